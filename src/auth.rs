@@ -1,0 +1,91 @@
+//! Identities and board access. Transports pull a token out of their own framing
+//! (header, metadata, query, cookie) and call [`Auth::actor`]; core calls
+//! [`require_member`] before touching a board.
+
+use std::sync::Arc;
+
+use crate::core::{Actor, Error, Result};
+use crate::proto::v1::User;
+use crate::store::{Store, Tx};
+
+/// The identity of token-less requests when guest access is on (loopback listeners).
+pub const GUEST_ID: &str = "guest";
+
+/// The cookie a browser may carry its token in.
+pub const TOKEN_COOKIE: &str = "boardcast_token";
+
+#[derive(Clone)]
+pub struct Auth {
+    store: Arc<dyn Store>,
+    /// Whether a request without a token acts as the guest. On by default only when
+    /// the server listens on a loopback address, so the seed's walkthrough works
+    /// locally while an exposed server demands tokens.
+    guests: bool,
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn Store>, guests: bool) -> Self {
+        Auth { store, guests }
+    }
+
+    pub fn guests_allowed(&self) -> bool {
+        self.guests
+    }
+
+    pub async fn actor(&self, token: Option<&str>) -> Result<Actor> {
+        let mut tx = self.store.read().await?;
+        let user = match token {
+            Some(token) => tx
+                .user_by_token(token)
+                .await?
+                .ok_or_else(|| Error::Unauthenticated("invalid token".into()))?,
+            None if self.guests => tx
+                .user(GUEST_ID)
+                .await?
+                .ok_or_else(|| Error::Internal("guest user missing from the database".into()))?,
+            None => {
+                return Err(Error::Unauthenticated(
+                    "a token is required: send `Authorization: Bearer <token>`".into(),
+                ));
+            }
+        };
+        Ok(Actor { user })
+    }
+
+    /// The seeded users and their tokens, printed at start-up for development.
+    pub async fn dev_credentials(&self) -> Result<Vec<(User, String)>> {
+        self.store.read().await?.users_with_tokens().await
+    }
+}
+
+/// The token of an `Authorization` header value: `Bearer <token>`.
+pub fn bearer(header: &str) -> Result<&str> {
+    match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(Error::Unauthenticated("Authorization must be `Bearer <token>`".into())),
+    }
+}
+
+pub async fn require_member(tx: &mut dyn Tx, actor: &Actor, board_id: &str) -> Result<()> {
+    if tx.is_member(board_id, &actor.user.id).await? {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied {
+            board_id: board_id.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn bearer_accepts_any_case_and_rejects_other_schemes() {
+        assert_eq!(bearer("Bearer abc").unwrap(), "abc");
+        assert_eq!(bearer("bearer  abc ").unwrap(), "abc");
+        assert!(bearer("Basic abc").is_err());
+        assert!(bearer("Bearer").is_err());
+        assert!(bearer("Bearer   ").is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! Server configuration: command-line flags, each with an environment variable.
+
+/// `boardcast serve` options.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// Address for every protocol (REST, SSE, WebSocket, gRPC): one port.
+    #[arg(long, env = "BOARDCAST_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: String,
+    /// `sqlite:PATH`, `sqlite::memory:` or a plain file path.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:boardcast.db")]
+    pub database_url: String,
+    /// Let requests without a token act as the guest member of the seeded boards.
+    /// Defaults to on for a loopback listen address and off otherwise.
+    #[arg(long, env = "BOARDCAST_GUESTS")]
+    pub guests: Option<bool>,
+}
+
+impl Config {
+    /// A config for a throwaway server: an ephemeral loopback port and an in-memory
+    /// database. Tests and examples start from this.
+    pub fn ephemeral() -> Self {
+        Config {
+            listen: "127.0.0.1:0".into(),
+            database_url: "sqlite::memory:".into(),
+            guests: None,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The one error type of the service. Every transport renders it, in exactly one place
+//! each: `gateway::error` for HTTP/JSON, `grpc` for gRPC status.
+
+/// What went wrong, in terms a client can act on. Messages name the field and the
+/// problem; internals never leak (an `Internal` error says only "internal error").
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    InvalidArgument {
+        /// lowerCamelCase field (or header) at fault, when there is one.
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{kind} `{id}` not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("no {method} on `{path}`")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Deliberately says nothing about the board beyond its id, which the caller sent.
+    #[error("not a member of board `{board_id}`")]
+    PermissionDenied { board_id: String },
+    /// An `expectedVersion` in the request did not match.
+    #[error("task `{id}` is at version {current}, not the expected {expected}")]
+    VersionConflict { id: String, expected: u64, current: u64 },
+    /// The same mismatch, when the expectation came as an HTTP precondition (`If-Match`).
+    #[error("If-Match failed: task `{id}` is at version {current}, not {expected}")]
+    PreconditionFailed { id: String, expected: u64, current: u64 },
+    #[error("request id `{key}` was already used for a different request")]
+    IdempotencyKeyReused { key: String },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { kind, id: id.into() }
+    }
+
+    /// Stable snake_case code, the `error.code` of JSON error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::NotFound { .. } => "not_found",
+            Error::MethodNotAllowed { .. } => "method_not_allowed",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::PermissionDenied { .. } => "permission_denied",
+            Error::VersionConflict { .. } => "version_conflict",
+            Error::PreconditionFailed { .. } => "precondition_failed",
+            Error::IdempotencyKeyReused { .. } => "idempotency_key_reused",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::InvalidArgument { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Turns a version conflict into the precondition failure HTTP reports when the
+    /// expected version came from `If-Match` rather than the body.
+    pub fn into_precondition(self) -> Self {
+        match self {
+            Error::VersionConflict { id, expected, current } => Error::PreconditionFailed { id, expected, current },
+            other => other,
+        }
+    }
+
+    /// The JSON/protobuf error body.
+    pub fn to_proto(&self) -> crate::proto::v1::ErrorResponse {
+        crate::proto::v1::ErrorResponse {
+            error: Some(crate::proto::v1::ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+                field: self.field().map(str::to_owned),
+            }),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(Box::new(e))
+    }
+}
+
+impl From<prost::DecodeError> for Error {
+    fn from(e: prost::DecodeError) -> Self {
+        Error::Internal(Box::new(e))
+    }
+}

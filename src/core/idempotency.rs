@@ -1,0 +1,55 @@
+//! Client request ids: a retried mutation returns its first result instead of being
+//! applied again, and a request id reused for a different request is refused.
+
+use prost::Message;
+
+use super::{Actor, Error, Result, validate};
+use crate::store::{IdempotentRecord, Tx};
+
+/// One mutation's request id, bound to what was asked.
+pub struct RequestKey<'a> {
+    actor: &'a str,
+    key: &'a str,
+    fingerprint: Vec<u8>,
+}
+
+impl<'a> RequestKey<'a> {
+    /// `None` when the request carries no id. The fingerprint is the operation's name
+    /// and the encoded request, request id included (it is the same on a retry).
+    pub fn new(actor: &'a Actor, op: &str, key: &'a str, request: &impl Message) -> Result<Option<Self>> {
+        if key.is_empty() {
+            return Ok(None);
+        }
+        validate::request_id(key)?;
+        let mut fingerprint = op.as_bytes().to_vec();
+        fingerprint.push(0);
+        request
+            .encode(&mut fingerprint)
+            .map_err(|e| Error::Internal(Box::new(e)))?;
+        Ok(Some(RequestKey {
+            actor: &actor.user.id,
+            key,
+            fingerprint,
+        }))
+    }
+
+    /// The first result, if this request id was used before.
+    pub async fn replay<R: Message + Default>(&self, tx: &mut dyn Tx) -> Result<Option<R>> {
+        match tx.idempotent(self.actor, self.key).await? {
+            None => Ok(None),
+            Some(rec) if rec.fingerprint == self.fingerprint => Ok(Some(R::decode(rec.response.as_slice())?)),
+            Some(_) => Err(Error::IdempotencyKeyReused {
+                key: self.key.to_owned(),
+            }),
+        }
+    }
+
+    pub async fn remember(self, tx: &mut dyn Tx, response: &impl Message) -> Result<()> {
+        let record = IdempotentRecord {
+            fingerprint: self.fingerprint,
+            response: response.encode_to_vec(),
+        };
+        tx.remember(self.actor, self.key, &record, super::time::now_millis())
+            .await
+    }
+}

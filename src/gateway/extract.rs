@@ -1,0 +1,167 @@
+//! Request parts the REST handlers need, each failing with the core error that names
+//! what was wrong: the caller's identity, a JSON body, `If-Match`, `Idempotency-Key`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::MAX_BODY_BYTES;
+use crate::auth::{self, TOKEN_COOKIE};
+use crate::core::{Actor, Error};
+use crate::server::AppState;
+
+/// The caller, from `Authorization: Bearer`, else `?token=`, else the token cookie,
+/// else the guest when guests are allowed.
+impl<S> FromRequestParts<S> for Actor
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let state = AppState::from_ref(state);
+        let token = token(parts)?;
+        state.auth.actor(token.as_deref()).await
+    }
+}
+
+fn token(parts: &Parts) -> Result<Option<String>, Error> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| Error::Unauthenticated("Authorization header is not valid text".into()))?;
+        return Ok(Some(auth::bearer(value)?.to_owned()));
+    }
+    if let Some(query) = parts.uri.query() {
+        let token = form_urlencoded_value(query, "token");
+        if token.is_some() {
+            return Ok(token);
+        }
+    }
+    Ok(cookie(&parts.headers, TOKEN_COOKIE))
+}
+
+fn form_urlencoded_value(query: &str, name: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A JSON request body deserialized into a proto type. Errors: 415 without a JSON
+/// content type, 413 past the body limit, 400 naming the field for anything else.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Error::UnsupportedMediaType(
+                "Content-Type must be application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge { limit: MAX_BODY_BYTES }
+            } else {
+                Error::invalid("body", format!("could not read the request body: {e}"))
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Deserializes JSON, naming the path of the offending field in the error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            Error::InvalidArgument {
+                field: None,
+                message: format!("invalid JSON body: {inner}"),
+            }
+        } else {
+            Error::invalid(&path, format!("invalid JSON body at `{path}`: {inner}"))
+        }
+    })
+}
+
+/// `If-Match: "<version>"`: the version a change expects the task to be at.
+pub struct IfMatch(pub Option<u64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let value = value.to_str().unwrap_or_default().trim();
+        if value == "*" {
+            return Ok(IfMatch(None));
+        }
+        value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .and_then(|v| v.parse().ok())
+            .map(|v| IfMatch(Some(v)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "If-Match",
+                    format!("If-Match must be one quoted version such as \"3\" (got {value})"),
+                )
+            })
+    }
+}
+
+/// The strong ETag of a task version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// `Idempotency-Key`: the request id of a mutation.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        parts
+            .headers
+            .get("idempotency-key")
+            .map(|v| {
+                v.to_str()
+                    .map(str::to_owned)
+                    .map_err(|_| Error::invalid("Idempotency-Key", "Idempotency-Key must be printable text"))
+            })
+            .transpose()
+            .map(IdempotencyKey)
+    }
+}

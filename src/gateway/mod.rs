@@ -1,0 +1,35 @@
+//! The HTTP side of the one listener: REST today; SSE, WebSocket, polling and the web
+//! UI join it here. Handlers only translate: extract, call core, frame the answer.
+
+mod error;
+mod extract;
+mod rest;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+
+use crate::core::Error;
+use crate::server::AppState;
+
+/// Largest request body accepted on any route.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    rest::routes()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Error {
+    Error::not_found("route", uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Error {
+    Error::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}

@@ -1,0 +1,124 @@
+//! gRPC: `BoardService` over tonic, plus reflection (v1 and v1alpha) and
+//! `grpc.health.v1`. Each RPC takes the caller's identity from `authorization`
+//! metadata, calls core, and maps the error once, here.
+
+use tonic::{Request, Response, Status};
+
+use crate::auth;
+use crate::core::{Actor, Error};
+use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
+use crate::proto::v1::*;
+use crate::server::AppState;
+
+/// The gRPC services, routed by path, ready to sit beside the HTTP gateway.
+pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error::Error + Send + Sync>> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<BoardServiceServer<Grpc>>().await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::gateway::MAX_BODY_BYTES);
+    Ok(tonic::service::Routes::new(board)
+        .add_service(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .into_axum_router())
+}
+
+pub fn status(err: Error) -> Status {
+    let code = match &err {
+        Error::InvalidArgument { .. } | Error::UnsupportedMediaType(_) | Error::IdempotencyKeyReused { .. } => {
+            tonic::Code::InvalidArgument
+        }
+        Error::NotFound { .. } => tonic::Code::NotFound,
+        Error::MethodNotAllowed { .. } => tonic::Code::Unimplemented,
+        Error::Unauthenticated(_) => tonic::Code::Unauthenticated,
+        Error::PermissionDenied { .. } => tonic::Code::PermissionDenied,
+        Error::VersionConflict { .. } => tonic::Code::Aborted,
+        Error::PreconditionFailed { .. } => tonic::Code::FailedPrecondition,
+        Error::PayloadTooLarge { .. } => tonic::Code::ResourceExhausted,
+        Error::Internal(source) => {
+            tracing::error!(error = %source, "internal error");
+            tonic::Code::Internal
+        }
+    };
+    Status::new(code, err.to_string())
+}
+
+pub struct Grpc {
+    state: AppState,
+}
+
+impl Grpc {
+    async fn actor<T>(&self, req: &Request<T>) -> Result<Actor, Status> {
+        let token = match req.metadata().get("authorization") {
+            Some(v) => {
+                let v = v.to_str().map_err(|_| {
+                    status(Error::Unauthenticated(
+                        "authorization metadata is not valid text".into(),
+                    ))
+                })?;
+                Some(auth::bearer(v).map_err(status)?)
+            }
+            None => None,
+        };
+        self.state.auth.actor(token).await.map_err(status)
+    }
+}
+
+/// Authenticates, calls the core method and frames its answer.
+macro_rules! rpc {
+    ($self:ident, $req:ident, $method:ident) => {{
+        let actor = $self.actor(&$req).await?;
+        $self
+            .state
+            .core
+            .$method(&actor, $req.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }};
+}
+
+#[tonic::async_trait]
+impl BoardService for Grpc {
+    async fn list_boards(&self, req: Request<ListBoardsRequest>) -> Result<Response<ListBoardsResponse>, Status> {
+        let actor = self.actor(&req).await?;
+        self.state
+            .core
+            .list_boards(&actor)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn get_board(&self, req: Request<GetBoardRequest>) -> Result<Response<GetBoardResponse>, Status> {
+        rpc!(self, req, get_board)
+    }
+
+    async fn list_tasks(&self, req: Request<ListTasksRequest>) -> Result<Response<ListTasksResponse>, Status> {
+        rpc!(self, req, list_tasks)
+    }
+
+    async fn get_task(&self, req: Request<GetTaskRequest>) -> Result<Response<GetTaskResponse>, Status> {
+        rpc!(self, req, get_task)
+    }
+
+    async fn create_task(&self, req: Request<CreateTaskRequest>) -> Result<Response<CreateTaskResponse>, Status> {
+        rpc!(self, req, create_task)
+    }
+
+    async fn update_task(&self, req: Request<UpdateTaskRequest>) -> Result<Response<UpdateTaskResponse>, Status> {
+        rpc!(self, req, update_task)
+    }
+
+    async fn move_task(&self, req: Request<MoveTaskRequest>) -> Result<Response<MoveTaskResponse>, Status> {
+        rpc!(self, req, move_task)
+    }
+
+    async fn delete_task(&self, req: Request<DeleteTaskRequest>) -> Result<Response<DeleteTaskResponse>, Status> {
+        rpc!(self, req, delete_task)
+    }
+}

@@ -1,0 +1,100 @@
+//! The one listener: HTTP/1.1 and HTTP/2 cleartext on a single port, gRPC dispatched by
+//! content type, everything else to the HTTP gateway. Owns start-up and graceful
+//! shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::core::{self, Core};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything a request handler may need, built once at start-up and passed in.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub auth: Auth,
+}
+
+/// A bound, ready server. `build` binds (so port 0 resolves before `run`), opens and
+/// seeds the database; `run` serves until the shutdown future completes.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    app: axum::Router,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, BoxError> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let store = crate::store::connect(&config.database_url).await?;
+        if core::seed::seed_if_empty(store.as_ref()).await? {
+            tracing::info!("seeded a new database: board-1, board-2, users alice, bob, carol");
+        }
+        let guests = config.guests.unwrap_or(addr.ip().is_loopback());
+        let state = AppState {
+            core: Arc::new(Core::new(store.clone())),
+            auth: Auth::new(store, guests),
+        };
+        let rest = crate::gateway::router(state.clone());
+        let grpc = crate::grpc::router(state.clone()).await?;
+        // gRPC is told apart by its content type, so each side keeps its own fallback:
+        // REST answers unknown paths with a JSON 404, gRPC with UNIMPLEMENTED.
+        let app = axum::Router::new().fallback_service(tower::service_fn(move |req: Request| {
+            let target = if is_grpc(&req) { grpc.clone() } else { rest.clone() };
+            target.oneshot(req)
+        }));
+        Ok(Application { listener, state, app })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Logs one line per endpoint, and the dev tokens.
+    pub async fn log_endpoints(&self) -> Result<(), BoxError> {
+        let addr = self.local_addr();
+        tracing::info!("boardcast listening on {addr} (HTTP/1.1 and h2c)");
+        tracing::info!("REST   http://{addr}/boards  ·  /boards/:boardId  ·  /boards/:boardId/tasks  ·  /tasks");
+        tracing::info!(
+            "gRPC   {addr}  boardcast.v1.BoardService, reflection, grpc.health.v1  (grpcurl -plaintext {addr} list)"
+        );
+        if self.state.auth.guests_allowed() {
+            tracing::info!("guests: requests without a token act as `guest` (loopback listener)");
+        } else {
+            tracing::info!("guests: off; every request needs `Authorization: Bearer <token>`");
+        }
+        for (user, token) in self.state.auth.dev_credentials().await? {
+            tracing::info!("dev token for {}: {token}", user.id);
+        }
+        Ok(())
+    }
+
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn is_grpc(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}

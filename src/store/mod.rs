@@ -1,0 +1,81 @@
+//! Persistence behind one narrow interface. Core drives every rule through [`Tx`]
+//! (read a list's order, write positions, take the board's next seq, append the event)
+//! inside one transaction; a backend only knows its SQL. SQLite is the embedded
+//! default; a PostgreSQL backend slots in by implementing the same two traits.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+use crate::core::Result;
+use crate::proto::v1::{Board, BoardEvent, BoardList, Task, TaskPosition, User};
+
+pub use sqlite::SqliteStore;
+
+/// Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:`, or a bare
+/// file path (taken as SQLite). Runs migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Err(crate::core::Error::invalid(
+            "databaseUrl",
+            "PostgreSQL is not supported yet; use a sqlite: URL or a file path",
+        ));
+    }
+    Ok(Arc::new(SqliteStore::connect(url).await?))
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A transaction that reads one consistent snapshot.
+    async fn read(&self) -> Result<Box<dyn Tx>>;
+    /// A read-write transaction. Write transactions touching the same board never
+    /// interleave, so a board's seq and its list orders stay consistent.
+    async fn write(&self) -> Result<Box<dyn Tx>>;
+}
+
+/// A mutation's first outcome, kept under its (actor, request id).
+pub struct IdempotentRecord {
+    /// What was asked: a retry must ask the same.
+    pub fingerprint: Vec<u8>,
+    /// The encoded response message.
+    pub response: Vec<u8>,
+}
+
+/// One transaction. Dropped without [`Tx::commit`], it rolls back.
+#[async_trait]
+pub trait Tx: Send {
+    async fn user_by_token(&mut self, token: &str) -> Result<Option<User>>;
+    async fn user(&mut self, id: &str) -> Result<Option<User>>;
+    /// Every user with a token, for printing dev credentials.
+    async fn users_with_tokens(&mut self) -> Result<Vec<(User, String)>>;
+    async fn boards_of(&mut self, user_id: &str) -> Result<Vec<Board>>;
+    async fn board(&mut self, id: &str) -> Result<Option<Board>>;
+    async fn is_member(&mut self, board_id: &str, user_id: &str) -> Result<bool>;
+    async fn lists(&mut self, board_id: &str) -> Result<Vec<BoardList>>;
+    async fn list(&mut self, id: &str) -> Result<Option<BoardList>>;
+    /// A board's tasks (or one list's), ordered by list position, then task position.
+    async fn tasks(&mut self, board_id: &str, list_id: Option<&str>) -> Result<Vec<Task>>;
+    async fn task(&mut self, id: &str) -> Result<Option<Task>>;
+    /// The ids of a list's tasks in order.
+    async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>>;
+    async fn last_seq(&mut self, board_id: &str) -> Result<u64>;
+    /// Up to `limit` events of a board's log with seq > `after`, in seq order.
+    async fn events_after(&mut self, board_id: &str, after: u64, limit: u32) -> Result<Vec<BoardEvent>>;
+
+    async fn insert_user(&mut self, user: &User, token: Option<&str>) -> Result<()>;
+    async fn insert_board(&mut self, board: &Board, members: &[&str]) -> Result<()>;
+    async fn insert_list(&mut self, list: &BoardList) -> Result<()>;
+    async fn insert_task(&mut self, task: &Task) -> Result<()>;
+    /// Writes every field of the task but its id.
+    async fn update_task(&mut self, task: &Task) -> Result<()>;
+    async fn delete_task(&mut self, id: &str) -> Result<()>;
+    async fn set_positions(&mut self, positions: &[TaskPosition]) -> Result<()>;
+    /// Takes the board's next seq (last + 1) and records it as the latest.
+    async fn next_seq(&mut self, board_id: &str) -> Result<u64>;
+    async fn append_event(&mut self, event: &BoardEvent) -> Result<()>;
+    async fn idempotent(&mut self, actor: &str, key: &str) -> Result<Option<IdempotentRecord>>;
+    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord, now_ms: i64) -> Result<()>;
+
+    async fn commit(self: Box<Self>) -> Result<()>;
+}

@@ -1,0 +1,98 @@
+//! The README's grpcurl commands, run with the real grpcurl against a live server:
+//! reflection lists and describes the contract, and every RPC can be called.
+
+use serde_json::Value;
+use tokio::process::Command;
+
+use crate::helpers::{skip_or_fail, spawn_app};
+
+async fn grpcurl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("grpcurl").args(args).output().await.expect("grpcurl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+async fn call(addr: &str, method: &str, body: &str) -> Value {
+    let (ok, out) = grpcurl(&[
+        "-plaintext",
+        "-d",
+        body,
+        addr,
+        &format!("boardcast.v1.BoardService/{method}"),
+    ])
+    .await;
+    assert!(ok, "{method}: {out}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{method} printed JSON ({e}): {out}"))
+}
+
+#[tokio::test]
+async fn grpcurl_lists_describes_and_calls_every_rpc() {
+    if Command::new("grpcurl").arg("-version").output().await.is_err() {
+        return skip_or_fail("grpcurl");
+    }
+    let app = spawn_app().await;
+    let addr = app.addr.to_string();
+
+    let (ok, out) = grpcurl(&["-plaintext", &addr, "list"]).await;
+    assert!(ok, "{out}");
+    for service in ["boardcast.v1.BoardService", "grpc.health.v1.Health"] {
+        assert!(out.contains(service), "list shows {service}: {out}");
+    }
+    let (ok, out) = grpcurl(&["-plaintext", &addr, "describe", "boardcast.v1.BoardService"]).await;
+    assert!(ok, "{out}");
+    for rpc in [
+        "ListBoards",
+        "GetBoard",
+        "ListTasks",
+        "GetTask",
+        "CreateTask",
+        "UpdateTask",
+        "MoveTask",
+        "DeleteTask",
+    ] {
+        assert!(out.contains(&format!("rpc {rpc} ")), "describe shows {rpc}: {out}");
+    }
+    let (ok, out) = grpcurl(&["-plaintext", &addr, "describe", "boardcast.v1.BoardEvent"]).await;
+    assert!(ok && out.contains("oneof payload"), "{out}");
+
+    let boards = call(&addr, "ListBoards", "{}").await;
+    assert_eq!(boards["boards"][0]["id"], "board-1");
+    let board = call(&addr, "GetBoard", r#"{"board_id":"board-1"}"#).await;
+    assert_eq!(board["lists"].as_array().unwrap().len(), 3);
+    let tasks = call(&addr, "ListTasks", r#"{"board_id":"board-1","list_id":"list-done"}"#).await;
+    assert_eq!(tasks["tasks"][0]["id"], "task-5");
+    let task = call(&addr, "GetTask", r#"{"task_id":"task-1"}"#).await;
+    assert_eq!(task["task"]["title"], "Write the launch announcement");
+    let created = call(&addr, "CreateTask", r#"{"list_id":"list-todo","title":"From grpcurl"}"#).await;
+    let id = created["task"]["id"].as_str().unwrap().to_owned();
+    let updated = call(
+        &addr,
+        "UpdateTask",
+        &format!(r#"{{"task_id":"{id}","title":"Renamed"}}"#),
+    )
+    .await;
+    assert_eq!(updated["task"]["title"], "Renamed");
+    let moved = call(
+        &addr,
+        "MoveTask",
+        &format!(r#"{{"task_id":"{id}","list_id":"list-done","position":0}}"#),
+    )
+    .await;
+    assert_eq!(moved["task"]["listId"], "list-done");
+    let deleted = call(&addr, "DeleteTask", &format!(r#"{{"task_id":"{id}"}}"#)).await;
+    assert_eq!(deleted["taskId"], id.as_str());
+    assert_eq!(app.log("board-1").await.len(), 4);
+
+    let (ok, out) = grpcurl(&[
+        "-plaintext",
+        "-d",
+        r#"{"list_id":"list-todo","title":""}"#,
+        &addr,
+        "boardcast.v1.BoardService/CreateTask",
+    ])
+    .await;
+    assert!(
+        !ok && out.contains("InvalidArgument") && out.contains("title must not be empty"),
+        "{out}"
+    );
+}

@@ -1,0 +1,12 @@
+//! Black-box tests: each spawns a server on port 0 with a fresh database and talks to
+//! it over real sockets (HTTP/1.1, h2c gRPC), as a client would.
+
+mod auth;
+mod cli;
+mod concurrency;
+mod errors;
+mod grpc;
+mod grpcurl;
+mod helpers;
+mod rest;
+mod schema;

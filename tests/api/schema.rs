@@ -1,0 +1,357 @@
+//! One schema: every message of `proto/` round-trips through JSON and protobuf with the
+//! same content, and its JSON keys are the proto3 JSON names of its fields.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use boardcast::proto::FILE_DESCRIPTOR_SET;
+use boardcast::proto::v1::board_event::Payload;
+use boardcast::proto::v1::*;
+use prost::Message;
+use prost_types::{DescriptorProto, FileDescriptorSet, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+fn descriptor(name: &str) -> DescriptorProto {
+    let fds = FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).unwrap();
+    fds.file
+        .into_iter()
+        .filter(|f| f.package() == "boardcast.v1")
+        .flat_map(|f| f.message_type)
+        .find(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("no message {name} in the contract"))
+}
+
+fn contract_messages() -> BTreeSet<String> {
+    let fds = FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).unwrap();
+    fds.file
+        .into_iter()
+        .filter(|f| f.package() == "boardcast.v1")
+        .flat_map(|f| f.message_type)
+        .map(|m| m.name().to_owned())
+        .collect()
+}
+
+/// Round-trips `value` both ways and checks that JSON and protobuf agree on it.
+fn check<T>(name: &str, value: T, checked: &mut BTreeSet<String>)
+where
+    T: Message + Serialize + DeserializeOwned + PartialEq + Debug + Default,
+{
+    let bytes = value.encode_to_vec();
+    assert_eq!(
+        T::decode(bytes.as_slice()).unwrap(),
+        value,
+        "{name}: protobuf round trip"
+    );
+    let json = serde_json::to_value(&value).unwrap();
+    let from_json: T = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(from_json, value, "{name}: JSON round trip of {json}");
+    assert_eq!(
+        from_json.encode_to_vec(),
+        bytes,
+        "{name}: JSON and protobuf carry the same data"
+    );
+
+    let object = json.as_object().unwrap_or_else(|| panic!("{name} is a JSON object"));
+    for field in descriptor(name).field {
+        if field.oneof_index.is_some() && !field.proto3_optional() {
+            // oneof members are flattened beside the "type" tag
+            assert!(object["type"].is_string(), "{name}: oneof carries a type tag: {json}");
+            continue;
+        }
+        let key = field.json_name();
+        assert!(
+            object.get(key).is_some_and(|v| !v.is_null()),
+            "{name}.{}: expected JSON key `{key}` in {json}",
+            field.name()
+        );
+    }
+    checked.insert(name.to_owned());
+}
+
+fn ts() -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: 1_763_892_000,
+        nanos: 123_000_000,
+    })
+}
+
+fn task() -> Task {
+    Task {
+        id: "task-1".into(),
+        board_id: "board-1".into(),
+        list_id: "list-todo".into(),
+        title: "Write the announcement".into(),
+        description: "Draft".into(),
+        position: 2,
+        version: 7,
+        created_at: ts(),
+        updated_at: ts(),
+        created_by: "alice".into(),
+    }
+}
+
+fn shifted() -> Vec<TaskPosition> {
+    vec![TaskPosition {
+        task_id: "task-2".into(),
+        list_id: "list-todo".into(),
+        position: 3,
+    }]
+}
+
+fn event(payload: Payload) -> BoardEvent {
+    BoardEvent {
+        seq: 42,
+        board_id: "board-1".into(),
+        occurred_at: ts(),
+        actor: "bob".into(),
+        request_id: "req-1".into(),
+        payload: Some(payload),
+    }
+}
+
+#[test]
+fn every_message_round_trips_through_json_and_protobuf() {
+    let mut checked = BTreeSet::new();
+    let c = &mut checked;
+    let board = Board {
+        id: "board-1".into(),
+        name: "Launch".into(),
+        created_at: ts(),
+    };
+    let list = BoardList {
+        id: "list-todo".into(),
+        board_id: "board-1".into(),
+        name: "To Do".into(),
+        position: 1,
+    };
+    check("Board", board.clone(), c);
+    check("BoardList", list.clone(), c);
+    check("Task", task(), c);
+    check(
+        "User",
+        User {
+            id: "alice".into(),
+            name: "Alice".into(),
+        },
+        c,
+    );
+    check("TaskPosition", shifted()[0].clone(), c);
+    check(
+        "TaskCreated",
+        TaskCreated {
+            task: Some(task()),
+            shifted: shifted(),
+        },
+        c,
+    );
+    check("TaskUpdated", TaskUpdated { task: Some(task()) }, c);
+    let moved = TaskMoved {
+        task: Some(task()),
+        from_list_id: "list-done".into(),
+        from_position: 4,
+        shifted: shifted(),
+    };
+    check("TaskMoved", moved.clone(), c);
+    let deleted = TaskDeleted {
+        task_id: "task-9".into(),
+        list_id: "list-todo".into(),
+        shifted: shifted(),
+    };
+    check("TaskDeleted", deleted.clone(), c);
+    for payload in [
+        Payload::TaskCreated(TaskCreated {
+            task: Some(task()),
+            shifted: shifted(),
+        }),
+        Payload::TaskUpdated(TaskUpdated { task: Some(task()) }),
+        Payload::TaskMoved(moved),
+        Payload::TaskDeleted(deleted),
+    ] {
+        check("BoardEvent", event(payload), c);
+    }
+    check(
+        "ErrorResponse",
+        ErrorResponse {
+            error: Some(ErrorDetail {
+                code: "invalid_argument".into(),
+                message: "title must not be empty".into(),
+                field: Some("title".into()),
+            }),
+        },
+        c,
+    );
+    check(
+        "ErrorDetail",
+        ErrorDetail {
+            code: "not_found".into(),
+            message: "m".into(),
+            field: Some("f".into()),
+        },
+        c,
+    );
+    check("ListBoardsRequest", ListBoardsRequest {}, c);
+    check(
+        "ListBoardsResponse",
+        ListBoardsResponse {
+            boards: vec![board.clone()],
+        },
+        c,
+    );
+    check(
+        "GetBoardRequest",
+        GetBoardRequest {
+            board_id: "board-1".into(),
+        },
+        c,
+    );
+    check(
+        "GetBoardResponse",
+        GetBoardResponse {
+            board: Some(board),
+            lists: vec![list],
+            tasks: vec![task()],
+            seq: 9,
+        },
+        c,
+    );
+    check(
+        "ListTasksRequest",
+        ListTasksRequest {
+            board_id: "board-1".into(),
+            list_id: "list-todo".into(),
+        },
+        c,
+    );
+    check("ListTasksResponse", ListTasksResponse { tasks: vec![task()] }, c);
+    check(
+        "GetTaskRequest",
+        GetTaskRequest {
+            task_id: "task-1".into(),
+        },
+        c,
+    );
+    check("GetTaskResponse", GetTaskResponse { task: Some(task()) }, c);
+    check(
+        "CreateTaskRequest",
+        CreateTaskRequest {
+            list_id: "list-todo".into(),
+            title: "t".into(),
+            description: "d".into(),
+            position: Some(0),
+            board_id: "board-1".into(),
+            request_id: "r".into(),
+        },
+        c,
+    );
+    check(
+        "CreateTaskResponse",
+        CreateTaskResponse {
+            task: Some(task()),
+            seq: 1,
+        },
+        c,
+    );
+    check(
+        "UpdateTaskRequest",
+        UpdateTaskRequest {
+            task_id: "task-1".into(),
+            title: Some("t".into()),
+            description: Some("d".into()),
+            expected_version: Some(3),
+            request_id: "r".into(),
+        },
+        c,
+    );
+    check(
+        "UpdateTaskResponse",
+        UpdateTaskResponse {
+            task: Some(task()),
+            seq: 2,
+        },
+        c,
+    );
+    check(
+        "MoveTaskRequest",
+        MoveTaskRequest {
+            task_id: "task-1".into(),
+            list_id: "list-done".into(),
+            position: Some(0),
+            expected_version: Some(1),
+            request_id: "r".into(),
+        },
+        c,
+    );
+    check(
+        "MoveTaskResponse",
+        MoveTaskResponse {
+            task: Some(task()),
+            seq: 3,
+        },
+        c,
+    );
+    check(
+        "DeleteTaskRequest",
+        DeleteTaskRequest {
+            task_id: "task-1".into(),
+            expected_version: Some(1),
+            request_id: "r".into(),
+        },
+        c,
+    );
+    check(
+        "DeleteTaskResponse",
+        DeleteTaskResponse {
+            task_id: "task-1".into(),
+            seq: 4,
+        },
+        c,
+    );
+
+    assert_eq!(checked, contract_messages(), "every message of the contract is checked");
+}
+
+#[test]
+fn events_use_the_seed_wire_shape() {
+    let json = serde_json::to_value(event(Payload::TaskCreated(TaskCreated {
+        task: Some(task()),
+        shifted: vec![],
+    })))
+    .unwrap();
+    assert_eq!(json["type"], "task_created");
+    assert_eq!(json["task"]["listId"], "list-todo");
+    assert_eq!(json["seq"], 42, "64-bit integers are JSON numbers");
+    assert_eq!(json["occurredAt"], "2025-11-23T10:00:00.123Z");
+    let deleted = serde_json::to_value(event(Payload::TaskDeleted(TaskDeleted {
+        task_id: "task-1".into(),
+        ..Default::default()
+    })))
+    .unwrap();
+    assert_eq!(deleted["type"], "task_deleted");
+    assert_eq!(deleted["taskId"], "task-1");
+}
+
+#[tokio::test]
+async fn rest_json_and_grpc_protobuf_describe_the_same_task() {
+    use boardcast::proto::v1::board_service_client::BoardServiceClient;
+    let app = spawn_app().await;
+    let created = app.create_task("list-doing", "same everywhere").await;
+    let rest: Value = app.get(&format!("/tasks/{}", created.id)).await.json().await.unwrap();
+    let mut grpc = BoardServiceClient::connect(format!("http://{}", app.addr))
+        .await
+        .unwrap();
+    let via_grpc = grpc
+        .get_task(GetTaskRequest {
+            task_id: created.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    assert_eq!(serde_json::from_value::<Task>(rest.clone()).unwrap(), via_grpc);
+    assert_eq!(rest, serde_json::to_value(&via_grpc).unwrap());
+}
