@@ -53,8 +53,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Written by hand (src/proto.rs) so stream events go out as bytes encoded once.
+        .extern_path(".boardcast.v1.SubscribeResponse", "crate::proto::SubscribeResponse")
         .message_attribute(".boardcast.v1", JSON_MESSAGE)
         .enum_attribute(".boardcast.v1.BoardEvent.payload", JSON_TAGGED_ONEOF)
+        .enum_attribute(".boardcast.v1.StreamNotice.notice", JSON_TAGGED_ONEOF)
+        .field_attribute("StreamNotice.notice", "#[serde(flatten)]")
         // A suffix path: a leading-dot path would also match the oneof variants.
         .field_attribute("BoardEvent.payload", "#[serde(flatten)]")
         .field_attribute(

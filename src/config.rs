@@ -13,6 +13,16 @@ pub struct Config {
     /// Defaults to on for a loopback listen address and off otherwise.
     #[arg(long, env = "BOARDCAST_GUESTS")]
     pub guests: Option<bool>,
+    /// Milliseconds between `: heartbeat` comments on idle SSE streams.
+    #[arg(long, env = "BOARDCAST_SSE_HEARTBEAT_MS", default_value_t = 15_000)]
+    pub sse_heartbeat_ms: u64,
+    /// Streams (SSE, gRPC Subscribe, WebSocket) one user may hold open at once.
+    #[arg(long, env = "BOARDCAST_MAX_STREAMS_PER_USER", default_value_t = 64)]
+    pub max_streams_per_user: usize,
+    /// How many events a subscriber may fall behind before it is cut off (it then
+    /// resumes from the log).
+    #[arg(long, env = "BOARDCAST_STREAM_BUFFER", default_value_t = 1024)]
+    pub stream_buffer: usize,
 }
 
 impl Config {
@@ -23,6 +33,9 @@ impl Config {
             listen: "127.0.0.1:0".into(),
             database_url: "sqlite::memory:".into(),
             guests: None,
+            sse_heartbeat_ms: 15_000,
+            max_streams_per_user: 64,
+            stream_buffer: 1024,
         }
     }
 }

@@ -2,12 +2,16 @@
 //! `grpc.health.v1`. Each RPC takes the caller's identity from `authorization`
 //! metadata, calls core, and maps the error once, here.
 
+use std::pin::Pin;
+
+use futures_util::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::auth;
-use crate::core::{Actor, Error};
+use crate::core::{Actor, Error, Resume, StreamItem};
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
 use crate::proto::v1::*;
+use crate::proto::{SubscribeMessage, SubscribeResponse};
 use crate::server::AppState;
 
 /// The gRPC services, routed by path, ready to sit beside the HTTP gateway.
@@ -38,7 +42,7 @@ pub fn status(err: Error) -> Status {
         Error::PermissionDenied { .. } => tonic::Code::PermissionDenied,
         Error::VersionConflict { .. } => tonic::Code::Aborted,
         Error::PreconditionFailed { .. } => tonic::Code::FailedPrecondition,
-        Error::PayloadTooLarge { .. } => tonic::Code::ResourceExhausted,
+        Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } => tonic::Code::ResourceExhausted,
         Error::Internal(source) => {
             tracing::error!(error = %source, "internal error");
             tonic::Code::Internal
@@ -84,6 +88,50 @@ macro_rules! rpc {
 
 #[tonic::async_trait]
 impl BoardService for Grpc {
+    type SubscribeStream = Pin<Box<dyn Stream<Item = Result<SubscribeResponse, Status>> + Send>>;
+
+    async fn subscribe(&self, req: Request<SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let actor = self.actor(&req).await?;
+        let req = req.into_inner();
+        let resume = |after: Option<u64>| after.map_or(Resume::Live, Resume::After);
+        let boards = if req.boards.is_empty() {
+            vec![(req.board_id, resume(req.after_seq))]
+        } else if req.board_id.is_empty() && req.after_seq.is_none() {
+            req.boards
+                .into_iter()
+                .map(|b| (b.board_id, resume(b.after_seq)))
+                .collect()
+        } else {
+            return Err(status(Error::invalid(
+                "boards",
+                "give either board_id (and after_seq) or boards, not both",
+            )));
+        };
+        let sub = self
+            .state
+            .core
+            .subscribe(&actor, boards, req.snapshot)
+            .await
+            .map_err(status)?;
+        let frame = |message| Ok(SubscribeResponse { message: Some(message) });
+        let stream = futures_util::stream::unfold(Some(sub), move |sub| async move {
+            let mut sub = sub?;
+            let item = match sub.next().await {
+                Ok(Some(StreamItem::Event(event))) => frame(SubscribeMessage::Event(event.proto.clone())),
+                Ok(Some(StreamItem::Snapshot(snapshot))) => frame(SubscribeMessage::Snapshot(snapshot)),
+                Ok(Some(StreamItem::Reset(reset))) => frame(SubscribeMessage::Reset(reset)),
+                Ok(Some(StreamItem::Lagged(reset))) => {
+                    return Some((Err(Status::resource_exhausted(reset.reason)), None));
+                }
+                // The bus closed: the server is shutting down.
+                Ok(None) => return Some((Err(Status::unavailable("server shutting down; resubscribe")), None)),
+                Err(e) => return Some((Err(status(e)), None)),
+            };
+            Some((item, Some(sub)))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn list_boards(&self, req: Request<ListBoardsRequest>) -> Result<Response<ListBoardsResponse>, Status> {
         let actor = self.actor(&req).await?;
         self.state

@@ -1,11 +1,12 @@
 //! boardcast: a live, collaborative task board server.
 //!
-//! Layout: `proto` (the one schema) → `core` (every rule) → `store` (persistence) —
-//! and, facing clients, `gateway` (HTTP: REST) and `grpc` (tonic), both served by
-//! `server` on one port. `auth` resolves identities; `config` holds the flags.
+//! Layout: `proto` (the one schema) → `core` (every rule) → `store` (persistence) and
+//! `bus` (live events) — and, facing clients, `gateway` (HTTP: REST, SSE, polling) and
+//! `grpc` (tonic), both served by `server` on one port. `auth` resolves identities; `config` holds the flags.
 //! See docs/ARCHITECTURE.md.
 
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod core;
 pub mod gateway;

@@ -10,6 +10,93 @@ pub mod v1 {
 /// Every file of the contract with all its imports, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("boardcast_descriptor");
 
+/// `boardcast.v1.SubscribeResponse`, written by hand: its `event` goes out as the
+/// bytes the bus encoded once for every subscriber, instead of being re-encoded per
+/// stream. Wire-compatible with the generated form (field 1 is an embedded message).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SubscribeResponse {
+    pub message: Option<SubscribeMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubscribeMessage {
+    /// An encoded `BoardEvent`.
+    Event(bytes::Bytes),
+    Snapshot(v1::GetBoardResponse),
+    Reset(v1::Reset),
+}
+
+impl SubscribeResponse {
+    /// The event this message carries, decoded.
+    pub fn event(&self) -> Option<Result<v1::BoardEvent, prost::DecodeError>> {
+        match &self.message {
+            Some(SubscribeMessage::Event(bytes)) => Some(prost::Message::decode(bytes.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl prost::Message for SubscribeResponse {
+    fn encode_raw(&self, buf: &mut impl bytes::BufMut) {
+        use prost::encoding::{bytes, message};
+        match &self.message {
+            Some(SubscribeMessage::Event(b)) => bytes::encode(1, b, buf),
+            Some(SubscribeMessage::Snapshot(s)) => message::encode(2, s, buf),
+            Some(SubscribeMessage::Reset(r)) => message::encode(3, r, buf),
+            None => {}
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        use prost::encoding::{bytes, message, skip_field};
+        match tag {
+            1 => {
+                let mut b = ::bytes::Bytes::new();
+                bytes::merge(wire_type, &mut b, buf, ctx)?;
+                self.message = Some(SubscribeMessage::Event(b));
+            }
+            2 => {
+                let mut s = match self.message.take() {
+                    Some(SubscribeMessage::Snapshot(s)) => s,
+                    _ => Default::default(),
+                };
+                message::merge(wire_type, &mut s, buf, ctx)?;
+                self.message = Some(SubscribeMessage::Snapshot(s));
+            }
+            3 => {
+                let mut r = match self.message.take() {
+                    Some(SubscribeMessage::Reset(r)) => r,
+                    _ => Default::default(),
+                };
+                message::merge(wire_type, &mut r, buf, ctx)?;
+                self.message = Some(SubscribeMessage::Reset(r));
+            }
+            _ => skip_field(wire_type, tag, buf, ctx)?,
+        }
+        Ok(())
+    }
+
+    fn encoded_len(&self) -> usize {
+        use prost::encoding::{bytes, message};
+        match &self.message {
+            Some(SubscribeMessage::Event(b)) => bytes::encoded_len(1, b),
+            Some(SubscribeMessage::Snapshot(s)) => message::encoded_len(2, s),
+            Some(SubscribeMessage::Reset(r)) => message::encoded_len(3, r),
+            None => 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.message = None;
+    }
+}
+
 impl v1::board_event::Payload {
     /// The snake_case `"type"` tag this payload carries on JSON transports, e.g. in
     /// the SSE `event:` field.
@@ -50,6 +137,35 @@ pub mod json {
 #[cfg(test)]
 mod tests {
     use super::v1::*;
+
+    #[test]
+    fn subscribe_response_event_is_an_embedded_board_event() {
+        use prost::Message;
+        let event = BoardEvent {
+            seq: 3,
+            board_id: "board-1".into(),
+            ..Default::default()
+        };
+        let msg = super::SubscribeResponse {
+            message: Some(super::SubscribeMessage::Event(event.encode_to_vec().into())),
+        };
+        let bytes = msg.encode_to_vec();
+        // Field 1, length-delimited, then the event itself.
+        assert_eq!(bytes[0], (1 << 3) | 2);
+        let back = super::SubscribeResponse::decode(bytes.as_slice()).unwrap();
+        assert_eq!(back.event().unwrap().unwrap(), event);
+        let reset = super::SubscribeResponse {
+            message: Some(super::SubscribeMessage::Reset(Reset {
+                board_id: "b".into(),
+                seq: 9,
+                reason: "r".into(),
+            })),
+        };
+        assert_eq!(
+            super::SubscribeResponse::decode(reset.encode_to_vec().as_slice()).unwrap(),
+            reset
+        );
+    }
 
     #[test]
     fn event_json_flattens_payload_beside_type_tag() {

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::auth::Auth;
+use crate::bus::Bus;
 use crate::config::Config;
 use crate::core::{self, Core};
 
@@ -22,6 +23,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct AppState {
     pub core: Arc<Core>,
     pub auth: Auth,
+    pub config: Arc<Config>,
 }
 
 /// A bound, ready server. `build` binds (so port 0 resolves before `run`), opens and
@@ -43,9 +45,11 @@ impl Application {
             tracing::info!("seeded a new database: board-1, board-2, users alice, bob, carol");
         }
         let guests = config.guests.unwrap_or(addr.ip().is_loopback());
+        let bus = Arc::new(Bus::new(config.stream_buffer));
         let state = AppState {
-            core: Arc::new(Core::new(store.clone())),
+            core: Arc::new(Core::new(store.clone(), bus, config.max_streams_per_user)),
             auth: Auth::new(store, guests),
+            config: Arc::new(config),
         };
         let rest = crate::gateway::router(state.clone());
         let grpc = crate::grpc::router(state.clone()).await?;
@@ -85,7 +89,14 @@ impl Application {
         Ok(())
     }
 
+    /// Serves until `shutdown` completes, then ends every stream (by closing the bus)
+    /// and waits for in-flight requests to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let core = self.state.core.clone();
+        let shutdown = async move {
+            shutdown.await;
+            core.bus().close();
+        };
         axum::serve(self.listener, self.app)
             .with_graceful_shutdown(shutdown)
             .await

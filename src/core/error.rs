@@ -28,6 +28,8 @@ pub enum Error {
     PreconditionFailed { id: String, expected: u64, current: u64 },
     #[error("request id `{key}` was already used for a different request")]
     IdempotencyKeyReused { key: String },
+    #[error("too many open streams: at most {limit} per user")]
+    TooManyStreams { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("request body is larger than the limit of {limit} bytes")]
@@ -61,6 +63,7 @@ impl Error {
             Error::VersionConflict { .. } => "version_conflict",
             Error::PreconditionFailed { .. } => "precondition_failed",
             Error::IdempotencyKeyReused { .. } => "idempotency_key_reused",
+            Error::TooManyStreams { .. } => "too_many_streams",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Internal(_) => "internal",

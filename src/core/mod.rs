@@ -8,19 +8,23 @@ pub mod error;
 mod idempotency;
 mod ordering;
 pub mod seed;
+pub mod stream;
 pub mod time;
 mod validate;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use error::{Error, Result};
+pub use stream::{Resume, StreamItem, Subscription};
 
 use crate::auth;
+use crate::bus::{Bus, SharedEvent};
 use crate::proto::v1::{
-    BoardEvent, CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse, GetBoardRequest,
-    GetBoardResponse, GetTaskRequest, GetTaskResponse, ListBoardsResponse, ListTasksRequest, ListTasksResponse,
-    MoveTaskRequest, MoveTaskResponse, Task, TaskCreated, TaskDeleted, TaskMoved, TaskUpdated, UpdateTaskRequest,
-    UpdateTaskResponse, User, board_event::Payload,
+    BoardEvent, ChangesResponse, CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse,
+    GetBoardRequest, GetBoardResponse, GetTaskRequest, GetTaskResponse, ListBoardsResponse, ListTasksRequest,
+    ListTasksResponse, MoveTaskRequest, MoveTaskResponse, Task, TaskCreated, TaskDeleted, TaskMoved, TaskUpdated,
+    UpdateTaskRequest, UpdateTaskResponse, UpdatesResponse, User, board_event::Payload,
 };
 use crate::store::{Store, Tx};
 use idempotency::RequestKey;
@@ -31,17 +35,166 @@ pub struct Actor {
     pub user: User,
 }
 
+/// Most boards one stream may follow.
+pub const MAX_BOARDS_PER_STREAM: usize = 32;
+/// Most events one poll answer carries.
+pub const MAX_EVENTS_PER_ANSWER: u32 = 1000;
+/// Longest a long poll may wait.
+pub const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
+
 pub struct Core {
     store: Arc<dyn Store>,
+    bus: Arc<Bus>,
+    streams: stream::StreamLimiter,
 }
 
 impl Core {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Core { store }
+    /// `max_streams_per_user` caps the streams (SSE, gRPC Subscribe, WebSocket) one user
+    /// holds open at once.
+    pub fn new(store: Arc<dyn Store>, bus: Arc<Bus>, max_streams_per_user: usize) -> Self {
+        Core {
+            store,
+            bus,
+            streams: stream::StreamLimiter::new(max_streams_per_user),
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Follows boards from their resume points. Every board must exist (404) and have
+    /// the actor as a member (403) before anything is streamed.
+    pub async fn subscribe(
+        &self,
+        actor: &Actor,
+        boards: Vec<(String, Resume)>,
+        snapshot: bool,
+    ) -> Result<Subscription> {
+        if boards.is_empty() {
+            return Err(Error::invalid("boards", "name at least one board to follow"));
+        }
+        if boards.len() > MAX_BOARDS_PER_STREAM {
+            return Err(Error::invalid(
+                "boards",
+                format!(
+                    "boards names {} boards; one stream follows at most {MAX_BOARDS_PER_STREAM}",
+                    boards.len()
+                ),
+            ));
+        }
+        for (i, (id, _)) in boards.iter().enumerate() {
+            validate::required("boardId", id)?;
+            if boards[..i].iter().any(|(other, _)| other == id) {
+                return Err(Error::invalid("boards", format!("boards names `{id}` twice")));
+            }
+        }
+        if snapshot && boards.len() != 1 {
+            return Err(Error::invalid("snapshot", "snapshot needs exactly one board"));
+        }
+        let permit = self.streams.acquire(&actor.user.id)?;
+        // Live first: whatever commits after the read below reaches the subscription.
+        let live: Vec<_> = boards.iter().map(|(id, _)| self.bus.subscribe(id)).collect();
+        let mut tx = self.store.read().await?;
+        let mut sub = Subscription::new(self.store.clone(), permit);
+        for ((board_id, resume), live) in boards.into_iter().zip(live) {
+            let board = tx
+                .board(&board_id)
+                .await?
+                .ok_or_else(|| Error::not_found("board", &board_id))?;
+            auth::require_member(&mut *tx, actor, &board.id).await?;
+            let current = tx.last_seq(&board.id).await?;
+            let resume = if snapshot {
+                sub.push_front(StreamItem::Snapshot(GetBoardResponse {
+                    lists: tx.lists(&board.id).await?,
+                    tasks: tx.tasks(&board.id, None).await?,
+                    seq: current,
+                    board: Some(board.clone()),
+                }));
+                Resume::After(current)
+            } else {
+                resume
+            };
+            sub.follow(&board.id, resume, current, live);
+        }
+        Ok(sub)
+    }
+
+    /// The events of a board after `after`, at once (short polling).
+    pub async fn changes(&self, actor: &Actor, board_id: &str, after: u64) -> Result<ChangesResponse> {
+        validate::required("boardId", board_id)?;
+        let mut tx = self.store.read().await?;
+        if tx.board(board_id).await?.is_none() {
+            return Err(Error::not_found("board", board_id));
+        }
+        auth::require_member(&mut *tx, actor, board_id).await?;
+        let seq = tx.last_seq(board_id).await?;
+        if after > seq {
+            return Ok(ChangesResponse {
+                seq,
+                reset: true,
+                ..Default::default()
+            });
+        }
+        Ok(ChangesResponse {
+            events: tx.events_after(board_id, after, MAX_EVENTS_PER_ANSWER).await?,
+            seq,
+            ..Default::default()
+        })
+    }
+
+    /// Like [`Core::changes`], but when nothing is there yet, waits up to `wait` for
+    /// the next event (long polling). Woken by the bus, never by a sleep loop.
+    pub async fn wait_changes(
+        &self,
+        actor: &Actor,
+        board_id: &str,
+        after: u64,
+        wait: Duration,
+    ) -> Result<ChangesResponse> {
+        if wait > MAX_POLL_WAIT {
+            return Err(Error::invalid(
+                "timeout",
+                format!("timeout must be at most {} seconds", MAX_POLL_WAIT.as_secs()),
+            ));
+        }
+        let mut live = self.bus.subscribe(board_id);
+        let first = self.changes(actor, board_id, after).await?;
+        if !first.events.is_empty() || first.reset || wait.is_zero() {
+            return Ok(ChangesResponse {
+                timeout: first.events.is_empty() && !first.reset,
+                ..first
+            });
+        }
+        match tokio::time::timeout(wait, live.recv()).await {
+            // An event (or a lag, which also means events): read them from the log.
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                self.changes(actor, board_id, after).await
+            }
+            // Timed out, or the server is shutting down.
+            Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                Ok(ChangesResponse { timeout: true, ..first })
+            }
+        }
+    }
+
+    /// Tasks of a board created or changed after `since_ms` (the seed's short poll).
+    pub async fn updates_since(&self, actor: &Actor, board_id: &str, since_ms: i64) -> Result<UpdatesResponse> {
+        validate::required("boardId", board_id)?;
+        let timestamp = time::now_millis();
+        let mut tx = self.store.read().await?;
+        if tx.board(board_id).await?.is_none() {
+            return Err(Error::not_found("board", board_id));
+        }
+        auth::require_member(&mut *tx, actor, board_id).await?;
+        Ok(UpdatesResponse {
+            data: tx.tasks_updated_since(board_id, since_ms).await?,
+            timestamp,
+        })
     }
 
     pub async fn list_boards(&self, actor: &Actor) -> Result<ListBoardsResponse> {
@@ -153,7 +306,7 @@ impl Core {
             task: Some(task),
             seq: event.seq,
         };
-        finish(tx, key, &response).await?;
+        self.commit(tx, key, &response, event).await?;
         Ok(response)
     }
 
@@ -197,7 +350,7 @@ impl Core {
             task: Some(task),
             seq: event.seq,
         };
-        finish(tx, key, &response).await?;
+        self.commit(tx, key, &response, event).await?;
         Ok(response)
     }
 
@@ -269,7 +422,7 @@ impl Core {
             task: Some(task),
             seq: event.seq,
         };
-        finish(tx, key, &response).await?;
+        self.commit(tx, key, &response, event).await?;
         Ok(response)
     }
 
@@ -305,7 +458,7 @@ impl Core {
             task_id: task.id,
             seq: event.seq,
         };
-        finish(tx, key, &response).await?;
+        self.commit(tx, key, &response, event).await?;
         Ok(response)
     }
 }
@@ -361,9 +514,21 @@ async fn append_event(
     Ok(event)
 }
 
-async fn finish(mut tx: Box<dyn Tx>, key: Option<RequestKey<'_>>, response: &impl prost::Message) -> Result<()> {
-    if let Some(key) = key {
-        key.remember(&mut *tx, response).await?;
+impl Core {
+    /// Remembers the response under the request id, commits, and only then publishes
+    /// the event: subscribers never see a change that could still roll back.
+    async fn commit(
+        &self,
+        mut tx: Box<dyn Tx>,
+        key: Option<RequestKey<'_>>,
+        response: &impl prost::Message,
+        event: BoardEvent,
+    ) -> Result<()> {
+        if let Some(key) = key {
+            key.remember(&mut *tx, response).await?;
+        }
+        tx.commit().await?;
+        self.bus.publish(SharedEvent::new(event));
+        Ok(())
     }
-    tx.commit().await
 }

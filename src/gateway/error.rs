@@ -17,6 +17,7 @@ pub fn status(err: &Error) -> StatusCode {
         Error::VersionConflict { .. } => StatusCode::CONFLICT,
         Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
         Error::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

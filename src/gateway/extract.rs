@@ -165,3 +165,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .map(IdempotencyKey)
     }
 }
+
+/// A non-negative whole number from the query string; absent is `None`, anything
+/// else is a 400 naming the parameter.
+pub fn query_number(q: &std::collections::HashMap<String, String>, name: &str) -> Result<Option<u64>, Error> {
+    q.get(name)
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| Error::invalid(name, format!("{name} must be a whole number of 0 or more (got `{v}`)")))
+        })
+        .transpose()
+}

@@ -1,13 +1,16 @@
-//! The HTTP side of the one listener: REST today; SSE, WebSocket, polling and the web
+//! The HTTP side of the one listener: REST, SSE and polling; the WebSocket and the web
 //! UI join it here. Handlers only translate: extract, call core, frame the answer.
 
 mod error;
 mod extract;
+mod poll;
 mod rest;
+mod sse;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
+use axum::routing::get;
 
 use crate::core::Error;
 use crate::server::AppState;
@@ -17,6 +20,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     rest::routes()
+        .route("/boards/{board_id}/events", get(sse::board_events))
+        .route("/events", get(sse::many_board_events))
+        .route("/boards/{board_id}/changes", get(poll::changes))
+        .route("/boards/{board_id}/poll", get(poll::poll))
+        .route("/boards/{board_id}/updates", get(poll::updates))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

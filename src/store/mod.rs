@@ -57,6 +57,8 @@ pub trait Tx: Send {
     /// A board's tasks (or one list's), ordered by list position, then task position.
     async fn tasks(&mut self, board_id: &str, list_id: Option<&str>) -> Result<Vec<Task>>;
     async fn task(&mut self, id: &str) -> Result<Option<Task>>;
+    /// A board's tasks created or changed after `since_ms` (Unix ms), oldest change first.
+    async fn tasks_updated_since(&mut self, board_id: &str, since_ms: i64) -> Result<Vec<Task>>;
     /// The ids of a list's tasks in order.
     async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>>;
     async fn last_seq(&mut self, board_id: &str) -> Result<u64>;

@@ -270,6 +270,21 @@ impl Tx for SqliteTx {
             .transpose()
     }
 
+    async fn tasks_updated_since(&mut self, board_id: &str, since_ms: i64) -> Result<Vec<Task>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            task_columns!(""),
+            " FROM tasks WHERE board_id = ? AND updated_at > ? ORDER BY updated_at, id"
+        ))
+        .bind(board_id)
+        .bind(since_ms)
+        .fetch_all(&mut *self.0)
+        .await?
+        .iter()
+        .map(task)
+        .collect()
+    }
+
     async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT id FROM tasks WHERE list_id = ? ORDER BY position, id")

@@ -128,3 +128,87 @@ pub fn skip_or_fail(what: &str) {
     }
     eprintln!("SKIPPED: {what} is unavailable; set BOARDCAST_REQUIRE_EXTERNAL=1 to make this a failure");
 }
+
+/// One parsed SSE frame (a comment line is a frame with only `comment`).
+#[derive(Debug, Default, Clone)]
+pub struct Frame {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+    pub comment: Option<String>,
+    pub retry: Option<String>,
+}
+
+impl Frame {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("frame data is JSON ({e}): {self:?}"))
+    }
+}
+
+/// Reads SSE frames from a streaming HTTP response, as `curl -N` shows them.
+pub struct SseClient {
+    pub response_status: StatusCode,
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+}
+
+impl SseClient {
+    pub async fn connect(req: reqwest::RequestBuilder) -> SseClient {
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        if status == StatusCode::OK {
+            assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        }
+        SseClient {
+            response_status: status,
+            body: Box::pin(resp.bytes_stream()),
+            buf: String::new(),
+        }
+    }
+
+    /// The next frame, or `None` when the server ended the stream. Panics after 10 s.
+    pub async fn next(&mut self) -> Option<Frame> {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.next_inner())
+            .await
+            .expect("an SSE frame within 10 s")
+    }
+
+    async fn next_inner(&mut self) -> Option<Frame> {
+        use futures_util::StreamExt;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let raw: String = self.buf.drain(..end + 2).collect();
+                let mut frame = Frame::default();
+                for line in raw.lines() {
+                    if let Some(c) = line.strip_prefix(':') {
+                        frame.comment = Some(c.trim().to_owned());
+                    } else if let Some((field, value)) = line.split_once(':') {
+                        let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
+                        match field {
+                            "id" => frame.id = Some(value),
+                            "event" => frame.event = Some(value),
+                            "data" => frame.data.push_str(&value),
+                            "retry" => frame.retry = Some(value),
+                            other => panic!("unknown SSE field {other}"),
+                        }
+                    }
+                }
+                return Some(frame);
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => self.buf.push_str(std::str::from_utf8(&chunk).unwrap()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next frame that is not a heartbeat comment.
+    pub async fn next_data(&mut self) -> Option<Frame> {
+        loop {
+            let frame = self.next().await?;
+            if frame.comment.is_none() {
+                return Some(frame);
+            }
+        }
+    }
+}

@@ -8,5 +8,7 @@ mod errors;
 mod grpc;
 mod grpcurl;
 mod helpers;
+mod poll;
 mod rest;
 mod schema;
+mod streams;

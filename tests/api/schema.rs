@@ -311,6 +311,93 @@ fn every_message_round_trips_through_json_and_protobuf() {
         c,
     );
 
+    // Streams and polling.
+    let seqs = vec![BoardSeq {
+        board_id: "board-1".into(),
+        seq: 3,
+    }];
+    check("BoardSeq", seqs[0].clone(), c);
+    check(
+        "BoardCursor",
+        BoardCursor {
+            board_id: "board-1".into(),
+            after_seq: Some(2),
+        },
+        c,
+    );
+    let connected = Connected {
+        board_id: "board-1".into(),
+        seq: 3,
+        boards: seqs,
+    };
+    check("Connected", connected.clone(), c);
+    let reset = Reset {
+        board_id: "board-1".into(),
+        seq: 3,
+        reason: "ahead".into(),
+    };
+    check("Reset", reset.clone(), c);
+    for notice in [
+        stream_notice::Notice::Connected(connected),
+        stream_notice::Notice::Reset(reset),
+    ] {
+        check("StreamNotice", StreamNotice { notice: Some(notice) }, c);
+    }
+    check(
+        "SubscribeRequest",
+        SubscribeRequest {
+            board_id: "board-1".into(),
+            after_seq: Some(1),
+            snapshot: true,
+            boards: vec![BoardCursor {
+                board_id: "board-2".into(),
+                after_seq: None,
+            }],
+        },
+        c,
+    );
+    let events = vec![event(Payload::TaskUpdated(TaskUpdated { task: Some(task()) }))];
+    check(
+        "ChangesResponse",
+        ChangesResponse {
+            events: events.clone(),
+            seq: 9,
+            timeout: true,
+            reset: true,
+        },
+        c,
+    );
+    check(
+        "UpdatesResponse",
+        UpdatesResponse {
+            data: vec![task()],
+            timestamp: 1_763_892_000_123,
+        },
+        c,
+    );
+    check(
+        "PollResponse",
+        PollResponse {
+            data: events,
+            timestamp: 1_763_892_000_123,
+            timeout: true,
+        },
+        c,
+    );
+    // gRPC only, written by hand for shared bytes: protobuf round trip, no JSON form.
+    let sub = boardcast::proto::SubscribeResponse {
+        message: Some(boardcast::proto::SubscribeMessage::Event(
+            event(Payload::TaskDeleted(TaskDeleted::default()))
+                .encode_to_vec()
+                .into(),
+        )),
+    };
+    assert_eq!(
+        boardcast::proto::SubscribeResponse::decode(sub.encode_to_vec().as_slice()).unwrap(),
+        sub
+    );
+    c.insert("SubscribeResponse".into());
+
     assert_eq!(checked, contract_messages(), "every message of the contract is checked");
 }
 
@@ -323,6 +410,17 @@ fn events_use_the_seed_wire_shape() {
     .unwrap();
     assert_eq!(json["type"], "task_created");
     assert_eq!(json["task"]["listId"], "list-todo");
+    let connected = serde_json::to_value(StreamNotice {
+        notice: Some(stream_notice::Notice::Connected(Connected {
+            board_id: "board-1".into(),
+            ..Default::default()
+        })),
+    })
+    .unwrap();
+    assert_eq!(
+        (connected["type"].as_str(), connected["boardId"].as_str()),
+        (Some("connected"), Some("board-1"))
+    );
     assert_eq!(json["seq"], 42, "64-bit integers are JSON numbers");
     assert_eq!(json["occurredAt"], "2025-11-23T10:00:00.123Z");
     let deleted = serde_json::to_value(event(Payload::TaskDeleted(TaskDeleted {

@@ -1,0 +1,173 @@
+//! Pub/sub of committed board events inside one process. Core publishes each event
+//! after its transaction commits; subscribers (SSE, WebSocket, gRPC streams, long
+//! polls) receive it without the producer knowing who listens.
+//!
+//! Each board has a `tokio::sync::broadcast` ring: one send reaches every subscriber,
+//! memory is bounded by the ring's capacity whatever the subscribers do, and a
+//! subscriber that falls more than `capacity` events behind learns it explicitly
+//! (`Lagged`) instead of slowing anyone down. Every event is serialized once per
+//! format ([`SharedEvent`]) and shared by all subscribers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use prost::Message;
+use tokio::sync::broadcast;
+
+use crate::proto::v1::BoardEvent;
+
+/// An event with its wire forms, each built at most once.
+#[derive(Debug)]
+pub struct SharedEvent {
+    pub event: BoardEvent,
+    /// The event's JSON (REST/SSE/WebSocket/polling shape).
+    pub json: Bytes,
+    /// The encoded `BoardEvent` (gRPC).
+    pub proto: Bytes,
+    /// `id: <seq>\nevent: <type>\ndata: <json>\n\n`, built by the first SSE subscriber.
+    sse: OnceLock<Bytes>,
+}
+
+impl SharedEvent {
+    pub fn new(event: BoardEvent) -> Arc<Self> {
+        let json = serde_json::to_vec(&event).expect("proto types serialize to JSON");
+        Arc::new(SharedEvent {
+            proto: event.encode_to_vec().into(),
+            json: json.into(),
+            event,
+            sse: OnceLock::new(),
+        })
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.event.seq
+    }
+
+    pub fn board_id(&self) -> &str {
+        &self.event.board_id
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        self.event.payload.as_ref().map_or("unknown", |p| p.type_name())
+    }
+
+    /// The SSE frame of this event on a one-board stream.
+    pub fn sse_frame(&self) -> Bytes {
+        self.sse
+            .get_or_init(|| sse_frame(&self.seq().to_string(), Some(self.type_name()), &self.json))
+            .clone()
+    }
+}
+
+/// One Server-Sent Events frame. `data` is JSON: it never holds a raw newline.
+pub fn sse_frame(id: &str, event: Option<&str>, data: &[u8]) -> Bytes {
+    let mut frame = Vec::with_capacity(data.len() + id.len() + 48);
+    if !id.is_empty() {
+        frame.extend_from_slice(b"id: ");
+        frame.extend_from_slice(id.as_bytes());
+        frame.push(b'\n');
+    }
+    if let Some(event) = event {
+        frame.extend_from_slice(b"event: ");
+        frame.extend_from_slice(event.as_bytes());
+        frame.push(b'\n');
+    }
+    frame.extend_from_slice(b"data: ");
+    frame.extend_from_slice(data);
+    frame.extend_from_slice(b"\n\n");
+    frame.into()
+}
+
+pub type Receiver = broadcast::Receiver<Arc<SharedEvent>>;
+
+pub struct Bus {
+    /// How many events a subscriber may fall behind before it is told it lagged.
+    capacity: usize,
+    /// Per-board senders; `None` once the bus is closed for shutdown.
+    boards: Mutex<Option<HashMap<String, broadcast::Sender<Arc<SharedEvent>>>>>,
+}
+
+impl Bus {
+    pub fn new(capacity: usize) -> Self {
+        Bus {
+            capacity: capacity.max(1),
+            boards: Mutex::new(Some(HashMap::new())),
+        }
+    }
+
+    pub fn publish(&self, event: Arc<SharedEvent>) {
+        let mut guard = self.boards.lock().expect("bus lock");
+        let Some(boards) = guard.as_mut() else { return };
+        if let Some(tx) = boards.get(event.board_id()) {
+            let board = event.board_id().to_owned();
+            if tx.send(event).is_err() {
+                // Nobody listens any more: forget the board until someone does.
+                boards.remove(&board);
+            }
+        }
+    }
+
+    /// Live events of one board from now on. After [`Bus::close`], a receiver that
+    /// is already closed.
+    pub fn subscribe(&self, board_id: &str) -> Receiver {
+        let mut guard = self.boards.lock().expect("bus lock");
+        match guard.as_mut() {
+            Some(boards) => boards
+                .entry(board_id.to_owned())
+                .or_insert_with(|| broadcast::channel(self.capacity).0)
+                .subscribe(),
+            None => broadcast::channel(1).1,
+        }
+    }
+
+    /// Ends every subscription (their receivers see `Closed`) and refuses new ones:
+    /// how streams learn the server is shutting down.
+    pub fn close(&self) {
+        self.boards.lock().expect("bus lock").take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(board: &str, seq: u64) -> Arc<SharedEvent> {
+        SharedEvent::new(BoardEvent {
+            seq,
+            board_id: board.into(),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_their_board_only_and_lag_is_explicit() {
+        let bus = Bus::new(2);
+        let mut one = bus.subscribe("b1");
+        let mut two = bus.subscribe("b2");
+        bus.publish(event("b1", 1));
+        bus.publish(event("b2", 1));
+        assert_eq!(one.recv().await.unwrap().board_id(), "b1");
+        assert_eq!(two.recv().await.unwrap().board_id(), "b2");
+        for seq in 2..=5 {
+            bus.publish(event("b1", seq));
+        }
+        assert!(matches!(one.recv().await, Err(broadcast::error::RecvError::Lagged(2))));
+        bus.close();
+        assert!(matches!(two.recv().await, Err(broadcast::error::RecvError::Closed)));
+        let mut late = bus.subscribe("b1");
+        assert!(matches!(late.recv().await, Err(broadcast::error::RecvError::Closed)));
+    }
+
+    #[test]
+    fn sse_frames_carry_id_event_and_data() {
+        assert_eq!(
+            &sse_frame("3", Some("task_created"), b"{}")[..],
+            b"id: 3\nevent: task_created\ndata: {}\n\n"
+        );
+        assert_eq!(
+            &sse_frame("", None, b"{\"type\":\"connected\"}")[..],
+            b"data: {\"type\":\"connected\"}\n\n"
+        );
+    }
+}

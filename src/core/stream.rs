@@ -1,0 +1,260 @@
+//! Following boards: every event after a resume point, from the durable log first and
+//! live from the bus after, in seq order with no gap and no duplicate.
+//!
+//! The subscription registers on the bus *before* it reads where each board stands,
+//! so nothing committed later can be missed; from then on a cursor per board decides.
+//! A live event that is exactly the next seq is delivered as it is; anything else
+//! (a replay still running, two publishes overtaking each other) only raises the
+//! highest seq known to exist, and the gap is read from the log, a page at a time.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use tokio_stream::StreamExt;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::{Error, Result};
+use crate::bus::SharedEvent;
+use crate::proto::v1::{BoardSeq, GetBoardResponse, Reset};
+use crate::store::Store;
+
+/// Events read from the log per query while catching up.
+const PAGE: u32 = 256;
+
+/// Where a subscriber wants to start on one board.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resume {
+    /// From now on.
+    Live,
+    /// Everything after this seq.
+    After(u64),
+    /// A resume point that could not be read (an SSE `Last-Event-ID` that is not a
+    /// seq): the subscriber is told to reload, then follows live.
+    Unreadable(String),
+}
+
+pub enum StreamItem {
+    Event(Arc<SharedEvent>),
+    /// The board's state, first, when asked for.
+    Snapshot(GetBoardResponse),
+    /// Reload the board, then continue after `seq`; the stream goes on.
+    Reset(Reset),
+    /// The subscriber fell too far behind; the stream ends here and `seq` is the last
+    /// event it was given.
+    Lagged(Reset),
+}
+
+struct Cursor {
+    board_id: String,
+    /// The last seq handed to the subscriber.
+    delivered: u64,
+    /// The highest seq known to exist; above `delivered` means "read the log".
+    known: u64,
+}
+
+pub struct Subscription {
+    store: Arc<dyn Store>,
+    cursors: Vec<Cursor>,
+    live: StreamMap<usize, BroadcastStream<Arc<SharedEvent>>>,
+    pending: VecDeque<StreamItem>,
+    ended: bool,
+    _permit: StreamPermit,
+}
+
+impl Subscription {
+    pub(super) fn new(store: Arc<dyn Store>, permit: StreamPermit) -> Self {
+        Subscription {
+            store,
+            cursors: Vec::new(),
+            live: StreamMap::new(),
+            pending: VecDeque::new(),
+            ended: false,
+            _permit: permit,
+        }
+    }
+
+    /// Adds a board: `current` is its seq as read after `live` was registered.
+    pub(super) fn follow(&mut self, board_id: &str, resume: Resume, current: u64, live: crate::bus::Receiver) {
+        let delivered = match resume {
+            Resume::Live => current,
+            Resume::After(after) if after <= current => after,
+            Resume::After(after) => {
+                self.reset(
+                    board_id,
+                    current,
+                    format!("resume point {after} is ahead of the board (at {current})"),
+                );
+                current
+            }
+            Resume::Unreadable(raw) => {
+                self.reset(board_id, current, format!("resume point `{raw}` is not a seq"));
+                current
+            }
+        };
+        self.live.insert(self.cursors.len(), BroadcastStream::new(live));
+        self.cursors.push(Cursor {
+            board_id: board_id.to_owned(),
+            delivered,
+            known: current,
+        });
+    }
+
+    pub(super) fn push_front(&mut self, item: StreamItem) {
+        self.pending.push_front(item);
+    }
+
+    fn reset(&mut self, board_id: &str, seq: u64, reason: String) {
+        self.pending.push_back(StreamItem::Reset(Reset {
+            board_id: board_id.to_owned(),
+            seq,
+            reason,
+        }));
+    }
+
+    /// Each board's last delivered seq: what a client resumes from.
+    pub fn positions(&self) -> Vec<BoardSeq> {
+        self.cursors
+            .iter()
+            .map(|c| BoardSeq {
+                board_id: c.board_id.clone(),
+                seq: c.delivered,
+            })
+            .collect()
+    }
+
+    /// Each board's latest seq as far as this subscription knows: at the start, where
+    /// the board stood when the subscription began.
+    pub fn heads(&self) -> Vec<BoardSeq> {
+        self.cursors
+            .iter()
+            .map(|c| BoardSeq {
+                board_id: c.board_id.clone(),
+                seq: c.known.max(c.delivered),
+            })
+            .collect()
+    }
+
+    /// The next item, or `None` once the stream is over (server shutting down, or
+    /// after a `Lagged`). Cancel-safe: nothing is lost if the future is dropped.
+    pub async fn next(&mut self) -> Result<Option<StreamItem>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Ok(Some(item));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            if let Some(i) = self.cursors.iter().position(|c| c.delivered < c.known) {
+                let (board_id, after) = (self.cursors[i].board_id.clone(), self.cursors[i].delivered);
+                let events = self.store.read().await?.events_after(&board_id, after, PAGE).await?;
+                let cursor = &mut self.cursors[i];
+                if events.is_empty() {
+                    return Err(Error::Internal(
+                        format!(
+                            "board `{board_id}` log has no event after {after} but {} exists",
+                            cursor.known
+                        )
+                        .into(),
+                    ));
+                }
+                for event in events {
+                    cursor.delivered = event.seq;
+                    self.pending.push_back(StreamItem::Event(SharedEvent::new(event)));
+                }
+                continue;
+            }
+            match self.live.next().await {
+                None => return Ok(None),
+                Some((i, Ok(event))) => {
+                    let cursor = &mut self.cursors[i];
+                    if event.seq() == cursor.delivered + 1 && cursor.known <= cursor.delivered {
+                        cursor.delivered = event.seq();
+                        cursor.known = event.seq();
+                        return Ok(Some(StreamItem::Event(event)));
+                    }
+                    cursor.known = cursor.known.max(event.seq());
+                }
+                Some((i, Err(BroadcastStreamRecvError::Lagged(missed)))) => {
+                    self.ended = true;
+                    let cursor = &self.cursors[i];
+                    return Ok(Some(StreamItem::Lagged(Reset {
+                        board_id: cursor.board_id.clone(),
+                        seq: cursor.delivered,
+                        reason: format!(
+                            "too slow: fell {missed} events behind; resume after seq {}",
+                            cursor.delivered
+                        ),
+                    })));
+                }
+            }
+        }
+    }
+}
+
+/// Caps the streams one user holds open at once.
+#[derive(Clone)]
+pub struct StreamLimiter {
+    max: usize,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One open stream; dropping it frees the slot.
+pub struct StreamPermit {
+    user: String,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl StreamLimiter {
+    pub fn new(max: usize) -> Self {
+        StreamLimiter {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    pub fn acquire(&self, user: &str) -> Result<StreamPermit> {
+        let mut open = self.open.lock().expect("stream limiter lock");
+        let n = open.entry(user.to_owned()).or_default();
+        if *n >= self.max {
+            return Err(Error::TooManyStreams { limit: self.max });
+        }
+        *n += 1;
+        Ok(StreamPermit {
+            user: user.to_owned(),
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().expect("stream limiter lock");
+        if let Some(n) = open.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_per_user_and_frees_on_drop() {
+        let limiter = StreamLimiter::new(2);
+        let a1 = limiter.acquire("alice").unwrap();
+        let _a2 = limiter.acquire("alice").unwrap();
+        assert!(matches!(
+            limiter.acquire("alice"),
+            Err(Error::TooManyStreams { limit: 2 })
+        ));
+        let _b = limiter.acquire("bob").unwrap();
+        drop(a1);
+        assert!(limiter.acquire("alice").is_ok());
+    }
+}

@@ -1,0 +1,61 @@
+//! The polling fallback, for clients that can hold neither SSE nor a WebSocket:
+//! `/changes?after=N` (at once), `/poll?after=N&timeout=S` (held until an event or the
+//! timeout), and the seed course's `/updates?since=` and `/poll` shapes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+
+use super::extract::query_number;
+use crate::core::{Actor, Error, MAX_POLL_WAIT, time};
+use crate::proto::v1::PollResponse;
+use crate::server::AppState;
+
+type Params = Query<HashMap<String, String>>;
+
+pub async fn changes(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(board_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response, Error> {
+    let after = query_number(&q, "after")?.unwrap_or(0);
+    Ok(Json(s.core.changes(&actor, &board_id, after).await?).into_response())
+}
+
+pub async fn poll(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(board_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response, Error> {
+    let wait = query_number(&q, "timeout")?.map_or(MAX_POLL_WAIT, Duration::from_secs);
+    match query_number(&q, "after")? {
+        Some(after) => Ok(Json(s.core.wait_changes(&actor, &board_id, after, wait).await?).into_response()),
+        None => {
+            // The seed's shape: wait for the next event from now.
+            let now = s.core.changes(&actor, &board_id, 0).await?.seq;
+            let answer = s.core.wait_changes(&actor, &board_id, now, wait).await?;
+            Ok(Json(PollResponse {
+                data: answer.events,
+                timestamp: time::now_millis(),
+                timeout: answer.timeout,
+            })
+            .into_response())
+        }
+    }
+}
+
+pub async fn updates(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(board_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response, Error> {
+    let since = query_number(&q, "since")?.unwrap_or(0);
+    let since = i64::try_from(since).map_err(|_| Error::invalid("since", "since is too large"))?;
+    Ok(Json(s.core.updates_since(&actor, &board_id, since).await?).into_response())
+}
