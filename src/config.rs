@@ -23,6 +23,10 @@ pub struct Config {
     /// resumes from the log).
     #[arg(long, env = "BOARDCAST_STREAM_BUFFER", default_value_t = 1024)]
     pub stream_buffer: usize,
+    /// Close a connection once the server has had bytes for it that could not be
+    /// written for this many milliseconds (a peer that stopped reading).
+    #[arg(long, env = "BOARDCAST_SEND_TIMEOUT_MS", default_value_t = 30_000)]
+    pub send_timeout_ms: u64,
 }
 
 impl Config {
@@ -36,6 +40,7 @@ impl Config {
             sse_heartbeat_ms: 15_000,
             max_streams_per_user: 64,
             stream_buffer: 1024,
+            send_timeout_ms: 30_000,
         }
     }
 }

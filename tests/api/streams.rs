@@ -605,3 +605,73 @@ async fn a_stalled_grpc_subscriber_ends_with_resource_exhausted_naming_its_last_
         status.message()
     );
 }
+
+#[tokio::test]
+async fn a_reader_that_never_reads_again_is_disconnected_and_frees_its_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_with(Config {
+        send_timeout_ms: 300,
+        max_streams_per_user: 1,
+        ..Config::ephemeral()
+    })
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /boards/board-1/events?token={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        app.token("alice")
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    stalled.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let busy = app
+        .request(Method::GET, "/boards/board-1/events", Some("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        busy.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "alice's one slot is taken"
+    );
+
+    // Far more than the kernel buffers between the two hold, so the server's writes stall.
+    let description = "d".repeat(10_000);
+    for i in 0..600 {
+        app.send_json(
+            Method::POST,
+            "/tasks",
+            json!({"title": format!("big {i}"), "listId": "list-doing", "description": description}),
+        )
+        .await;
+    }
+    let mut freed = false;
+    for _ in 0..100 {
+        let resp = app
+            .request(Method::GET, "/boards/board-1/events", Some("alice"))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == StatusCode::OK {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed, "the stalled connection was closed and its stream slot freed");
+    // What was already in flight can still be read; then the connection is gone.
+    let mut sink = vec![0u8; 1 << 20];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stalled.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server closed the connection");
+}

@@ -2,6 +2,8 @@
 //! content type, everything else to the HTTP gateway. Owns start-up and graceful
 //! shutdown.
 
+mod listener;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,7 +31,7 @@ pub struct AppState {
 /// A bound, ready server. `build` binds (so port 0 resolves before `run`), opens and
 /// seeds the database; `run` serves until the shutdown future completes.
 pub struct Application {
-    listener: TcpListener,
+    listener: listener::GuardedListener,
     state: AppState,
     app: axum::Router,
 }
@@ -59,11 +61,15 @@ impl Application {
             let target = if is_grpc(&req) { grpc.clone() } else { rest.clone() };
             target.oneshot(req)
         }));
+        let listener = listener::GuardedListener {
+            inner: listener,
+            send_timeout: std::time::Duration::from_millis(state.config.send_timeout_ms.max(1)),
+        };
         Ok(Application { listener, state, app })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener.inner.local_addr().expect("bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
