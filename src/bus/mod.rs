@@ -112,13 +112,17 @@ impl Bus {
     /// is already closed.
     pub fn subscribe(&self, board_id: &str) -> Receiver {
         let mut guard = self.boards.lock().expect("bus lock");
-        match guard.as_mut() {
-            Some(boards) => boards
-                .entry(board_id.to_owned())
-                .or_insert_with(|| broadcast::channel(self.capacity).0)
-                .subscribe(),
-            None => broadcast::channel(1).1,
+        let Some(boards) = guard.as_mut() else {
+            return broadcast::channel(1).1;
+        };
+        if let Some(tx) = boards.get(board_id) {
+            return tx.subscribe();
         }
+        // A new ring: first drop those nobody listens to any more.
+        boards.retain(|_, tx| tx.receiver_count() > 0);
+        let (tx, rx) = broadcast::channel(self.capacity);
+        boards.insert(board_id.to_owned(), tx);
+        rx
     }
 
     /// Ends every subscription (their receivers see `Closed`) and refuses new ones:
@@ -157,6 +161,16 @@ mod tests {
         assert!(matches!(two.recv().await, Err(broadcast::error::RecvError::Closed)));
         let mut late = bus.subscribe("b1");
         assert!(matches!(late.recv().await, Err(broadcast::error::RecvError::Closed)));
+    }
+
+    #[test]
+    fn rings_without_listeners_are_dropped() {
+        let bus = Bus::new(4);
+        drop(bus.subscribe("gone"));
+        let _kept = bus.subscribe("kept");
+        let boards = bus.boards.lock().unwrap();
+        let names: Vec<&String> = boards.as_ref().unwrap().keys().collect();
+        assert_eq!(names, ["kept"]);
     }
 
     #[test]

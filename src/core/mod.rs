@@ -97,7 +97,13 @@ impl Core {
             return Err(Error::invalid("snapshot", "snapshot needs exactly one board"));
         }
         let permit = self.streams.acquire(&actor.user.id)?;
-        // Live first: whatever commits after the read below reaches the subscription.
+        {
+            let mut tx = self.store.read().await?;
+            for (board_id, _) in &boards {
+                visible_board(&mut *tx, actor, board_id).await?;
+            }
+        }
+        // Live before the read below: whatever commits after it reaches the subscription.
         let live: Vec<_> = boards.iter().map(|(id, _)| self.bus.subscribe(id)).collect();
         let mut tx = self.store.read().await?;
         let mut sub = Subscription::new(self.store.clone(), permit);
@@ -106,7 +112,6 @@ impl Core {
                 .board(&board_id)
                 .await?
                 .ok_or_else(|| Error::not_found("board", &board_id))?;
-            auth::require_member(&mut *tx, actor, &board.id).await?;
             let current = tx.last_seq(&board.id).await?;
             let resume = if snapshot {
                 sub.push_front(StreamItem::Snapshot(GetBoardResponse {
@@ -128,10 +133,7 @@ impl Core {
     pub async fn changes(&self, actor: &Actor, board_id: &str, after: u64) -> Result<ChangesResponse> {
         validate::required("boardId", board_id)?;
         let mut tx = self.store.read().await?;
-        if tx.board(board_id).await?.is_none() {
-            return Err(Error::not_found("board", board_id));
-        }
-        auth::require_member(&mut *tx, actor, board_id).await?;
+        visible_board(&mut *tx, actor, board_id).await?;
         let seq = tx.last_seq(board_id).await?;
         if after > seq {
             return Ok(ChangesResponse {
@@ -162,6 +164,9 @@ impl Core {
                 format!("timeout must be at most {} seconds", MAX_POLL_WAIT.as_secs()),
             ));
         }
+        // Access first (an unknown board must not leave a bus channel behind), then
+        // live before the read, so an event committed in between still wakes us.
+        visible_board(&mut *self.store.read().await?, actor, board_id).await?;
         let mut live = self.bus.subscribe(board_id);
         let first = self.changes(actor, board_id, after).await?;
         if !first.events.is_empty() || first.reset || wait.is_zero() {
@@ -187,10 +192,7 @@ impl Core {
         validate::required("boardId", board_id)?;
         let timestamp = time::now_millis();
         let mut tx = self.store.read().await?;
-        if tx.board(board_id).await?.is_none() {
-            return Err(Error::not_found("board", board_id));
-        }
-        auth::require_member(&mut *tx, actor, board_id).await?;
+        visible_board(&mut *tx, actor, board_id).await?;
         Ok(UpdatesResponse {
             data: tx.tasks_updated_since(board_id, since_ms).await?,
             timestamp,
@@ -223,10 +225,7 @@ impl Core {
     pub async fn list_tasks(&self, actor: &Actor, req: ListTasksRequest) -> Result<ListTasksResponse> {
         validate::required("boardId", &req.board_id)?;
         let mut tx = self.store.read().await?;
-        if tx.board(&req.board_id).await?.is_none() {
-            return Err(Error::not_found("board", &req.board_id));
-        }
-        auth::require_member(&mut *tx, actor, &req.board_id).await?;
+        visible_board(&mut *tx, actor, &req.board_id).await?;
         let list_id = (!req.list_id.is_empty()).then_some(req.list_id.as_str());
         if let Some(list_id) = list_id {
             match tx.list(list_id).await? {
@@ -461,6 +460,15 @@ impl Core {
         self.commit(tx, key, &response, event).await?;
         Ok(response)
     }
+}
+
+/// A board the actor may see: 404 when it does not exist, 403 when the actor is not
+/// a member.
+async fn visible_board(tx: &mut dyn Tx, actor: &Actor, id: &str) -> Result<()> {
+    if tx.board(id).await?.is_none() {
+        return Err(Error::not_found("board", id));
+    }
+    auth::require_member(tx, actor, id).await
 }
 
 /// A task the actor may see: 404 when it does not exist, 403 when it is on a board the
