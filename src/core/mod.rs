@@ -96,37 +96,35 @@ impl Core {
         if snapshot && boards.len() != 1 {
             return Err(Error::invalid("snapshot", "snapshot needs exactly one board"));
         }
-        let permit = self.streams.acquire(&actor.user.id)?;
-        {
-            let mut tx = self.store.read().await?;
-            for (board_id, _) in &boards {
-                visible_board(&mut *tx, actor, board_id).await?;
+        let mut sub = self.open_stream(actor)?;
+        for (board_id, resume) in boards {
+            if snapshot {
+                let board = self.get_board(actor, GetBoardRequest { board_id: board_id.clone() }).await?;
+                let seq = board.seq;
+                sub.push_front(StreamItem::Snapshot(board));
+                self.follow(&mut sub, actor, &board_id, Resume::After(seq)).await?;
+            } else {
+                self.follow(&mut sub, actor, &board_id, resume).await?;
             }
         }
-        // Live before the read below: whatever commits after it reaches the subscription.
-        let live: Vec<_> = boards.iter().map(|(id, _)| self.bus.subscribe(id)).collect();
-        let mut tx = self.store.read().await?;
-        let mut sub = Subscription::new(self.store.clone(), permit);
-        for ((board_id, resume), live) in boards.into_iter().zip(live) {
-            let board = tx
-                .board(&board_id)
-                .await?
-                .ok_or_else(|| Error::not_found("board", &board_id))?;
-            let current = tx.last_seq(&board.id).await?;
-            let resume = if snapshot {
-                sub.push_front(StreamItem::Snapshot(GetBoardResponse {
-                    lists: tx.lists(&board.id).await?,
-                    tasks: tx.tasks(&board.id, None).await?,
-                    seq: current,
-                    board: Some(board.clone()),
-                }));
-                Resume::After(current)
-            } else {
-                resume
-            };
-            sub.follow(&board.id, resume, current, live);
-        }
         Ok(sub)
+    }
+
+    /// An empty subscription, holding one of the actor's stream slots until dropped.
+    pub fn open_stream(&self, actor: &Actor) -> Result<Subscription> {
+        Ok(Subscription::new(self.store.clone(), self.streams.acquire(&actor.user.id)?))
+    }
+
+    /// Adds a board to a subscription (or restarts it from `resume`); returns the
+    /// board's current seq.
+    pub async fn follow(&self, sub: &mut Subscription, actor: &Actor, board_id: &str, resume: Resume) -> Result<u64> {
+        validate::required("boardId", board_id)?;
+        visible_board(&mut *self.store.read().await?, actor, board_id).await?;
+        // Live before the read: whatever commits after it reaches the subscription.
+        let live = self.bus.subscribe(board_id);
+        let current = self.store.read().await?.last_seq(board_id).await?;
+        sub.follow(board_id, resume, current, live);
+        Ok(current)
     }
 
     /// The events of a board after `after`, at once (short polling).

@@ -57,7 +57,7 @@ struct Cursor {
 pub struct Subscription {
     store: Arc<dyn Store>,
     cursors: Vec<Cursor>,
-    live: StreamMap<usize, BroadcastStream<Arc<SharedEvent>>>,
+    live: StreamMap<String, BroadcastStream<Arc<SharedEvent>>>,
     pending: VecDeque<StreamItem>,
     ended: bool,
     _permit: StreamPermit,
@@ -75,8 +75,10 @@ impl Subscription {
         }
     }
 
-    /// Adds a board: `current` is its seq as read after `live` was registered.
+    /// Adds a board (or restarts it from a new resume point): `current` is its seq as
+    /// read after `live` was registered.
     pub(super) fn follow(&mut self, board_id: &str, resume: Resume, current: u64, live: crate::bus::Receiver) {
+        self.unfollow(board_id);
         let delivered = match resume {
             Resume::Live => current,
             Resume::After(after) if after <= current => after,
@@ -93,12 +95,32 @@ impl Subscription {
                 current
             }
         };
-        self.live.insert(self.cursors.len(), BroadcastStream::new(live));
+        self.live.insert(board_id.to_owned(), BroadcastStream::new(live));
         self.cursors.push(Cursor {
             board_id: board_id.to_owned(),
             delivered,
             known: current,
         });
+    }
+
+    /// Stops following a board; anything still queued for it is dropped.
+    pub fn unfollow(&mut self, board_id: &str) {
+        self.cursors.retain(|c| c.board_id != board_id);
+        self.live.remove(board_id);
+        self.pending.retain(|item| match item {
+            StreamItem::Event(e) => e.board_id() != board_id,
+            StreamItem::Reset(r) | StreamItem::Lagged(r) => r.board_id != board_id,
+            StreamItem::Snapshot(_) => true,
+        });
+    }
+
+    /// Whether no board is followed (then [`Subscription::next`] has nothing to wait for).
+    pub fn is_empty(&self) -> bool {
+        self.cursors.is_empty()
+    }
+
+    pub fn follows(&self, board_id: &str) -> bool {
+        self.cursors.iter().any(|c| c.board_id == board_id)
     }
 
     pub(super) fn push_front(&mut self, item: StreamItem) {
@@ -167,8 +189,10 @@ impl Subscription {
             }
             match self.live.next().await {
                 None => return Ok(None),
-                Some((i, Ok(event))) => {
-                    let cursor = &mut self.cursors[i];
+                Some((board_id, Ok(event))) => {
+                    let Some(cursor) = self.cursors.iter_mut().find(|c| c.board_id == board_id) else {
+                        continue;
+                    };
                     if event.seq() == cursor.delivered + 1 && cursor.known <= cursor.delivered {
                         cursor.delivered = event.seq();
                         cursor.known = event.seq();
@@ -176,9 +200,11 @@ impl Subscription {
                     }
                     cursor.known = cursor.known.max(event.seq());
                 }
-                Some((i, Err(BroadcastStreamRecvError::Lagged(missed)))) => {
+                Some((board_id, Err(BroadcastStreamRecvError::Lagged(missed)))) => {
                     self.ended = true;
-                    let cursor = &self.cursors[i];
+                    let Some(cursor) = self.cursors.iter().find(|c| c.board_id == board_id) else {
+                        continue;
+                    };
                     return Ok(Some(StreamItem::Lagged(Reset {
                         board_id: cursor.board_id.clone(),
                         seq: cursor.delivered,
