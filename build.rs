@@ -59,6 +59,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enum_attribute(".boardcast.v1.BoardEvent.payload", JSON_TAGGED_ONEOF)
         .enum_attribute(".boardcast.v1.StreamNotice.notice", JSON_TAGGED_ONEOF)
         .field_attribute("StreamNotice.notice", "#[serde(flatten)]")
+        .enum_attribute(".boardcast.v1.ClientMessage.message", JSON_TAGGED_ONEOF)
+        .field_attribute("ClientMessage.message", "#[serde(flatten)]")
+        .enum_attribute(".boardcast.v1.ServerMessage.message", JSON_TAGGED_ONEOF)
+        .field_attribute("ServerMessage.message", "#[serde(flatten)]")
         // A suffix path: a leading-dot path would also match the oneof variants.
         .field_attribute("BoardEvent.payload", "#[serde(flatten)]")
         .field_attribute(

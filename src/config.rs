@@ -27,6 +27,14 @@ pub struct Config {
     /// written for this many milliseconds (a peer that stopped reading).
     #[arg(long, env = "BOARDCAST_SEND_TIMEOUT_MS", default_value_t = 30_000)]
     pub send_timeout_ms: u64,
+    /// Milliseconds between WebSocket pings; a connection silent for two intervals is
+    /// closed and leaves presence.
+    #[arg(long, env = "BOARDCAST_WS_PING_MS", default_value_t = 20_000)]
+    pub ws_ping_ms: u64,
+    /// Browser origins (besides the server's own) allowed to open a WebSocket,
+    /// comma-separated (`*` for any).
+    #[arg(long, env = "BOARDCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -41,6 +49,8 @@ impl Config {
             max_streams_per_user: 64,
             stream_buffer: 1024,
             send_timeout_ms: 30_000,
+            ws_ping_ms: 20_000,
+            allowed_origins: Vec::new(),
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn status(err: Error) -> Status {
         Error::NotFound { .. } => tonic::Code::NotFound,
         Error::MethodNotAllowed { .. } => tonic::Code::Unimplemented,
         Error::Unauthenticated(_) => tonic::Code::Unauthenticated,
-        Error::PermissionDenied { .. } => tonic::Code::PermissionDenied,
+        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => tonic::Code::PermissionDenied,
         Error::VersionConflict { .. } => tonic::Code::Aborted,
         Error::PreconditionFailed { .. } => tonic::Code::FailedPrecondition,
         Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } => tonic::Code::ResourceExhausted,

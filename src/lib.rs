@@ -11,6 +11,7 @@ pub mod config;
 pub mod core;
 pub mod gateway;
 pub mod grpc;
+pub mod presence;
 pub mod proto;
 pub mod server;
 pub mod store;

@@ -28,6 +28,9 @@ pub enum Error {
     PreconditionFailed { id: String, expected: u64, current: u64 },
     #[error("request id `{key}` was already used for a different request")]
     IdempotencyKeyReused { key: String },
+    /// A browser page from another site tried to open a WebSocket.
+    #[error("origin `{origin}` is not allowed")]
+    OriginNotAllowed { origin: String },
     #[error("too many open streams: at most {limit} per user")]
     TooManyStreams { limit: usize },
     #[error("{0}")]
@@ -63,6 +66,7 @@ impl Error {
             Error::VersionConflict { .. } => "version_conflict",
             Error::PreconditionFailed { .. } => "precondition_failed",
             Error::IdempotencyKeyReused { .. } => "idempotency_key_reused",
+            Error::OriginNotAllowed { .. } => "origin_not_allowed",
             Error::TooManyStreams { .. } => "too_many_streams",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::PayloadTooLarge { .. } => "payload_too_large",

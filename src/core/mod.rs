@@ -99,7 +99,14 @@ impl Core {
         let mut sub = self.open_stream(actor)?;
         for (board_id, resume) in boards {
             if snapshot {
-                let board = self.get_board(actor, GetBoardRequest { board_id: board_id.clone() }).await?;
+                let board = self
+                    .get_board(
+                        actor,
+                        GetBoardRequest {
+                            board_id: board_id.clone(),
+                        },
+                    )
+                    .await?;
                 let seq = board.seq;
                 sub.push_front(StreamItem::Snapshot(board));
                 self.follow(&mut sub, actor, &board_id, Resume::After(seq)).await?;
@@ -112,7 +119,10 @@ impl Core {
 
     /// An empty subscription, holding one of the actor's stream slots until dropped.
     pub fn open_stream(&self, actor: &Actor) -> Result<Subscription> {
-        Ok(Subscription::new(self.store.clone(), self.streams.acquire(&actor.user.id)?))
+        Ok(Subscription::new(
+            self.store.clone(),
+            self.streams.acquire(&actor.user.id)?,
+        ))
     }
 
     /// Adds a board to a subscription (or restarts it from `resume`); returns the

@@ -13,7 +13,7 @@ pub fn status(err: &Error) -> StatusCode {
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        Error::PermissionDenied { .. } => StatusCode::FORBIDDEN,
+        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
         Error::VersionConflict { .. } => StatusCode::CONFLICT,
         Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
         Error::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,

@@ -27,7 +27,9 @@ where
     }
 }
 
-fn token(parts: &Parts) -> Result<Option<String>, Error> {
+/// The token a request carries, from the first of: `Authorization: Bearer`, `?token=`,
+/// the token cookie.
+pub fn token(parts: &Parts) -> Result<Option<String>, Error> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()

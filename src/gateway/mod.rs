@@ -6,6 +6,7 @@ mod extract;
 mod poll;
 mod rest;
 mod sse;
+mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -20,6 +21,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     rest::routes()
+        .route("/", get(ws::websocket))
+        .route("/ws", get(ws::websocket))
         .route("/boards/{board_id}/events", get(sse::board_events))
         .route("/events", get(sse::many_board_events))
         .route("/boards/{board_id}/changes", get(poll::changes))

@@ -25,6 +25,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct AppState {
     pub core: Arc<Core>,
     pub auth: Auth,
+    /// WebSocket rooms and who is in them.
+    pub presence: Arc<crate::presence::Presence>,
     pub config: Arc<Config>,
 }
 
@@ -51,6 +53,7 @@ impl Application {
         let state = AppState {
             core: Arc::new(Core::new(store.clone(), bus, config.max_streams_per_user)),
             auth: Auth::new(store, guests),
+            presence: Arc::default(),
             config: Arc::new(config),
         };
         let rest = crate::gateway::router(state.clone());

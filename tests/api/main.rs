@@ -12,3 +12,4 @@ mod poll;
 mod rest;
 mod schema;
 mod streams;
+mod ws;

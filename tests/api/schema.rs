@@ -384,6 +384,165 @@ fn every_message_round_trips_through_json_and_protobuf() {
         },
         c,
     );
+    // WebSocket messages, and each as a variant of its tagged envelope.
+    let viewer = Viewer {
+        user_id: "alice".into(),
+        name: "Alice".into(),
+        color: "#e6194b".into(),
+    };
+    check("Viewer", viewer.clone(), c);
+    let create = CreateTaskRequest {
+        list_id: "list-todo".into(),
+        title: "t".into(),
+        description: "d".into(),
+        position: Some(1),
+        board_id: "board-1".into(),
+        request_id: "r".into(),
+    };
+    let update = UpdateTaskRequest {
+        task_id: "task-1".into(),
+        title: Some("t".into()),
+        description: Some("d".into()),
+        expected_version: Some(2),
+        request_id: "r".into(),
+    };
+    let mv = MoveTaskRequest {
+        task_id: "task-1".into(),
+        list_id: "list-done".into(),
+        position: Some(0),
+        expected_version: Some(2),
+        request_id: "r".into(),
+    };
+    let del = DeleteTaskRequest {
+        task_id: "task-1".into(),
+        expected_version: Some(2),
+        request_id: "r".into(),
+    };
+    let auth = Auth { token: "bc_x".into() };
+    let join = Join {
+        board_id: "board-1".into(),
+        after_seq: Some(4),
+    };
+    let leave = Leave {
+        board_id: "board-1".into(),
+    };
+    let typing = Typing {
+        board_id: "board-1".into(),
+        task_id: "task-1".into(),
+    };
+    let stop = StopTyping {
+        board_id: "board-1".into(),
+    };
+    let cursor = CursorMove {
+        board_id: "board-1".into(),
+        x: 1.5,
+        y: 2.5,
+    };
+    let resume = Resume {
+        board_id: "board-1".into(),
+        after_seq: 4,
+    };
+    check("Auth", auth.clone(), c);
+    check("Join", join.clone(), c);
+    check("Leave", leave.clone(), c);
+    check("Typing", typing.clone(), c);
+    check("StopTyping", stop.clone(), c);
+    check("CursorMove", cursor.clone(), c);
+    check("Ping", Ping {}, c);
+    check("Resume", resume.clone(), c);
+    use client_message::Message as In;
+    for message in [
+        In::Auth(auth),
+        In::Join(join),
+        In::Leave(leave),
+        In::Typing(typing),
+        In::StopTyping(stop),
+        In::Cursor(cursor),
+        In::Ping(Ping {}),
+        In::Resume(resume),
+        In::CreateTask(create),
+        In::UpdateTask(update),
+        In::MoveTask(mv),
+        In::DeleteTask(del),
+    ] {
+        check("ClientMessage", ClientMessage { message: Some(message) }, c);
+    }
+    let welcome = Welcome {
+        user_id: "alice".into(),
+        name: "Alice".into(),
+        color: "#e6194b".into(),
+        connection_id: "7".into(),
+    };
+    let presence = Presence {
+        board_id: "board-1".into(),
+        viewers: vec![viewer],
+    };
+    let joined = UserJoined {
+        board_id: "board-1".into(),
+        user_id: "bob".into(),
+        name: "Bob".into(),
+        color: "#3cb44b".into(),
+    };
+    let left = UserLeft {
+        board_id: "board-1".into(),
+        user_id: "bob".into(),
+        name: "Bob".into(),
+    };
+    let user_typing = UserTyping {
+        board_id: "board-1".into(),
+        user_id: "bob".into(),
+        name: "Bob".into(),
+        task_id: "task-1".into(),
+    };
+    let stopped = UserStoppedTyping {
+        board_id: "board-1".into(),
+        user_id: "bob".into(),
+    };
+    let moved = CursorMoved {
+        board_id: "board-1".into(),
+        user_id: "bob".into(),
+        x: 3.0,
+        y: 4.0,
+        color: "#3cb44b".into(),
+    };
+    let ack = Ack {
+        request_id: "r".into(),
+        task: Some(task()),
+        seq: 5,
+    };
+    let error = ErrorFrame {
+        request_id: "r".into(),
+        code: "invalid_argument".into(),
+        message: "title must not be empty".into(),
+        field: "title".into(),
+        error: "title must not be empty".into(),
+    };
+    check("Welcome", welcome.clone(), c);
+    check("Presence", presence.clone(), c);
+    check("UserJoined", joined.clone(), c);
+    check("UserLeft", left.clone(), c);
+    check("UserTyping", user_typing.clone(), c);
+    check("UserStoppedTyping", stopped.clone(), c);
+    check("CursorMoved", moved.clone(), c);
+    check("Pong", Pong {}, c);
+    check("Ack", ack.clone(), c);
+    check("ErrorFrame", error.clone(), c);
+    use server_message::Message as Out;
+    for message in [
+        Out::Welcome(welcome),
+        Out::Presence(presence),
+        Out::UserJoined(joined),
+        Out::UserLeft(left),
+        Out::UserTyping(user_typing),
+        Out::UserStoppedTyping(stopped),
+        Out::Cursor(moved),
+        Out::Pong(Pong {}),
+        Out::Ack(ack),
+        Out::Error(error),
+    ] {
+        check("ServerMessage", ServerMessage { message: Some(message) }, c);
+    }
+
     // gRPC only, written by hand for shared bytes: protobuf round trip, no JSON form.
     let sub = boardcast::proto::SubscribeResponse {
         message: Some(boardcast::proto::SubscribeMessage::Event(
