@@ -13,3 +13,4 @@ mod rest;
 mod schema;
 mod streams;
 mod ws;
+mod wscat;
