@@ -69,7 +69,7 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
             // Each anonymous loopback connection is its own guest viewer, with the
             // guest's access to boards.
             let actor = s.auth.actor(None).await?;
-            let suffix = format!("{:04x}", conn % 0x1_0000);
+            let suffix = format!("{conn:04x}");
             let viewer = Viewer {
                 user_id: format!("guest-{suffix}"),
                 name: format!("Guest {suffix}"),
@@ -368,13 +368,12 @@ impl Connection {
     async fn handle(&mut self, message: In, out: &mut Vec<Bytes>) -> crate::core::Result<()> {
         if let In::Auth(auth) = message {
             let actor = self.s.auth.actor(Some(&auth.token)).await?;
-            let rooms = std::mem::take(&mut self.rooms);
-            self.leave_all_rooms(&rooms);
+            // A new identity starts clean: its access to each board is checked when
+            // it joins, never inherited from the previous one.
+            self.leave_all();
+            self.sub = None;
             self.identity = Some(identity_of(actor));
             out.push(self.welcome());
-            for board_id in rooms {
-                self.enter_room(&board_id, out);
-            }
             return Ok(());
         }
         if let In::Ping(_) = message {

@@ -6,19 +6,12 @@ use boardcast::proto::v1::*;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, as_user, spawn_app};
 
 async fn client(app: &TestApp) -> BoardServiceClient<Channel> {
     BoardServiceClient::connect(format!("http://{}", app.addr))
         .await
         .unwrap()
-}
-
-fn as_user<T>(app: &TestApp, user: &str, msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    let value = format!("Bearer {}", app.token(user)).parse().unwrap();
-    req.metadata_mut().insert("authorization", value);
-    req
 }
 
 #[tokio::test]

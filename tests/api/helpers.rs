@@ -99,6 +99,20 @@ impl TestApp {
     }
 }
 
+/// A task creation with a ~10 KB description: a few hundred of these are more than the
+/// kernel buffers between server and a stalled reader hold.
+pub fn big_task(i: u64) -> Value {
+    serde_json::json!({"title": format!("big {i}"), "listId": "list-doing", "description": "d".repeat(10_000)})
+}
+
+/// A gRPC request carrying `user`'s token.
+pub fn as_user<T>(app: &TestApp, user: &str, msg: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    let value = format!("Bearer {}", app.token(user)).parse().unwrap();
+    req.metadata_mut().insert("authorization", value);
+    req
+}
+
 /// The ids of a list's tasks in position order, asserting positions are exactly 0..n.
 pub fn dense_order(board: &GetBoardResponse, list_id: &str) -> Vec<String> {
     let mut tasks: Vec<&Task> = board.tasks.iter().filter(|t| t.list_id == list_id).collect();

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tonic::Code;
 
-use crate::helpers::{SseClient, TestApp, error_body, spawn_app, spawn_with};
+use crate::helpers::{SseClient, TestApp, as_user, big_task, error_body, spawn_app, spawn_with};
 
 async fn sse(app: &TestApp, path: &str) -> SseClient {
     SseClient::connect(app.request(Method::GET, path, None)).await
@@ -311,13 +311,13 @@ async fn too_many_streams_from_one_user_is_429_and_resource_exhausted() {
     let mut grpc = BoardServiceClient::connect(format!("http://{}", app.addr))
         .await
         .unwrap();
-    let mut req = tonic::Request::new(SubscribeRequest {
-        board_id: "board-1".into(),
-        ..Default::default()
-    });
-    req.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", app.token("alice")).parse().unwrap(),
+    let req = as_user(
+        &app,
+        "alice",
+        SubscribeRequest {
+            board_id: "board-1".into(),
+            ..Default::default()
+        },
     );
     let b = grpc.subscribe(req).await.unwrap();
     let resp = app
@@ -327,13 +327,13 @@ async fn too_many_streams_from_one_user_is_429_and_resource_exhausted() {
         .unwrap();
     let err = error_body(resp, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(err["error"]["message"].as_str().unwrap().contains("at most 2"), "{err}");
-    let mut req = tonic::Request::new(SubscribeRequest {
-        board_id: "board-1".into(),
-        ..Default::default()
-    });
-    req.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", app.token("alice")).parse().unwrap(),
+    let req = as_user(
+        &app,
+        "alice",
+        SubscribeRequest {
+            board_id: "board-1".into(),
+            ..Default::default()
+        },
     );
     assert_eq!(grpc.subscribe(req).await.unwrap_err().code(), Code::ResourceExhausted);
     // bob is not affected, and closing a stream frees its slot.
@@ -458,13 +458,13 @@ async fn grpc_subscribe_replays_then_goes_live() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    let mut forbidden = tonic::Request::new(SubscribeRequest {
-        board_id: "board-1".into(),
-        ..Default::default()
-    });
-    forbidden.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", app.token("carol")).parse().unwrap(),
+    let forbidden = as_user(
+        &app,
+        "carol",
+        SubscribeRequest {
+            board_id: "board-1".into(),
+            ..Default::default()
+        },
     );
     assert_eq!(
         grpc.subscribe(forbidden).await.unwrap_err().code(),
@@ -493,15 +493,9 @@ async fn a_stalled_reader_is_cut_off_while_a_healthy_one_keeps_receiving() {
     healthy.next().await.unwrap();
 
     // ~10 KB events: far more than the socket buffers between server and stalled reader hold.
-    let description = "d".repeat(10_000);
     let total = 800u64;
     for i in 0..total {
-        app.send_json(
-            Method::POST,
-            "/tasks",
-            json!({"title": format!("big {i}"), "listId": "list-doing", "description": description}),
-        )
-        .await;
+        app.send_json(Method::POST, "/tasks", big_task(i)).await;
         let frame = healthy.next_data().await.unwrap();
         assert_eq!(
             frame.id,
@@ -573,15 +567,9 @@ async fn a_stalled_grpc_subscriber_ends_with_resource_exhausted_naming_its_last_
         .await
         .unwrap()
         .into_inner();
-    let description = "d".repeat(10_000);
     let total = 800u64;
     for i in 0..total {
-        app.send_json(
-            Method::POST,
-            "/tasks",
-            json!({"title": format!("big {i}"), "listId": "list-doing", "description": description}),
-        )
-        .await;
+        app.send_json(Method::POST, "/tasks", big_task(i)).await;
         assert_eq!(grpc_events(&mut healthy, 1).await, [("board-1".into(), i + 1)]);
     }
     let mut seqs = Vec::new();
@@ -639,14 +627,8 @@ async fn a_reader_that_never_reads_again_is_disconnected_and_frees_its_slot() {
     );
 
     // Far more than the kernel buffers between the two hold, so the server's writes stall.
-    let description = "d".repeat(10_000);
     for i in 0..600 {
-        app.send_json(
-            Method::POST,
-            "/tasks",
-            json!({"title": format!("big {i}"), "listId": "list-doing", "description": description}),
-        )
-        .await;
+        app.send_json(Method::POST, "/tasks", big_task(i)).await;
     }
     let mut freed = false;
     for _ in 0..100 {

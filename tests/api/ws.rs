@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::helpers::{SseClient, TestApp, spawn_app, spawn_with};
+use crate::helpers::{SseClient, TestApp, big_task, spawn_app, spawn_with};
 
 struct Ws(WebSocketStream<MaybeTlsStream<TcpStream>>);
 
@@ -24,6 +24,19 @@ async fn connect(app: &TestApp, path: &str) -> Ws {
 
 async fn connect_as(app: &TestApp, user: &str) -> Ws {
     connect(app, &format!("/ws?token={}", app.token(user))).await
+}
+
+/// alice and bob, each joined to board-1, after alice has heard bob join.
+async fn alice_and_bob_on_board_1(app: &TestApp) -> (Ws, Ws) {
+    let mut alice = connect_as(app, "alice").await;
+    let mut bob = connect_as(app, "bob").await;
+    for ws in [&mut alice, &mut bob] {
+        ws.recv().await;
+        ws.send(json!({"type":"join","boardId":"board-1"})).await;
+        ws.recv_type("presence").await;
+    }
+    alice.recv_type("user_joined").await;
+    (alice, bob)
 }
 
 impl Ws {
@@ -188,14 +201,7 @@ async fn presence_is_per_user_across_tabs() {
 #[tokio::test]
 async fn typing_shows_to_others_and_expires_by_itself() {
     let app = spawn_app().await;
-    let mut alice = connect_as(&app, "alice").await;
-    let mut bob = connect_as(&app, "bob").await;
-    for ws in [&mut alice, &mut bob] {
-        ws.recv().await;
-        ws.send(json!({"type":"join","boardId":"board-1"})).await;
-        ws.recv_type("presence").await;
-    }
-    alice.recv_type("user_joined").await;
+    let (mut alice, mut bob) = alice_and_bob_on_board_1(&app).await;
 
     bob.send(json!({"type":"typing","boardId":"board-1","taskId":"task-3"}))
         .await;
@@ -231,14 +237,7 @@ async fn typing_shows_to_others_and_expires_by_itself() {
 #[tokio::test]
 async fn cursors_are_coalesced_latest_wins_and_never_echoed() {
     let app = spawn_app().await;
-    let mut alice = connect_as(&app, "alice").await;
-    let mut bob = connect_as(&app, "bob").await;
-    for ws in [&mut alice, &mut bob] {
-        ws.recv().await;
-        ws.send(json!({"type":"join","boardId":"board-1"})).await;
-        ws.recv_type("presence").await;
-    }
-    alice.recv_type("user_joined").await;
+    let (mut alice, mut bob) = alice_and_bob_on_board_1(&app).await;
     for i in 0..60 {
         alice
             .send(json!({"type":"cursor","boardId":"board-1","x": i, "y": i * 2}))
@@ -517,14 +516,8 @@ async fn a_subscriber_that_falls_behind_closes_with_1013_naming_its_last_seq() {
     ws.recv().await;
     ws.send(json!({"type":"join","boardId":"board-1"})).await;
     ws.recv_type("presence").await;
-    let description = "d".repeat(10_000);
     for i in 0..800 {
-        app.send_json(
-            Method::POST,
-            "/tasks",
-            json!({"title": format!("big {i}"), "listId": "list-doing", "description": description}),
-        )
-        .await;
+        app.send_json(Method::POST, "/tasks", big_task(i)).await;
     }
     let mut last = 0;
     let (code, reason) = tokio::time::timeout(Duration::from_secs(20), async {
@@ -586,6 +579,23 @@ async fn identity_is_settled_before_the_upgrade() {
     );
     ws.send(json!({"type":"auth","token":"nope"})).await;
     assert_eq!(ws.recv().await["code"], "unauthenticated");
+
+    // Switching identity leaves the rooms: carol does not inherit the guest's board-1.
+    let mut switch = connect(&app, "/").await;
+    switch.recv().await;
+    switch.send(json!({"type":"join","boardId":"board-1"})).await;
+    switch.recv_type("presence").await;
+    switch.send(json!({"type":"auth","token": app.token("carol")})).await;
+    assert_eq!(switch.recv_type("welcome").await["userId"], "carol");
+    app.create_task("list-todo", "not for carol").await;
+    assert!(
+        switch.silent_for(Duration::from_millis(300)).await.is_ok(),
+        "no board-1 events after auth"
+    );
+    switch.send(json!({"type":"typing","boardId":"board-1"})).await;
+    assert_eq!(switch.recv().await["field"], "boardId", "no longer in the board-1 room");
+    switch.send(json!({"type":"join","boardId":"board-1"})).await;
+    assert_eq!(switch.recv().await["code"], "permission_denied");
 
     // Off loopback (guests off), a token-less socket may only authenticate.
     let closed = spawn_with(Config {
