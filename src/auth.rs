@@ -52,6 +52,15 @@ impl Auth {
         Ok(Actor { user })
     }
 
+    /// The dev credentials a browser may fetch for its sign-in control: only where
+    /// guests are allowed (a loopback dev server); elsewhere the route does not exist.
+    pub async fn published_dev_credentials(&self) -> Result<Vec<(User, String)>> {
+        if !self.guests {
+            return Err(Error::not_found("route", "/dev/users"));
+        }
+        self.dev_credentials().await
+    }
+
     /// The seeded users and their tokens, printed at start-up for development.
     pub async fn dev_credentials(&self) -> Result<Vec<(User, String)>> {
         self.store.read().await?.users_with_tokens().await

@@ -1,16 +1,18 @@
-//! The HTTP side of the one listener: REST, SSE and polling; the WebSocket and the web
-//! UI join it here. Handlers only translate: extract, call core, frame the answer.
+//! The HTTP side of the one listener: REST, SSE, polling, the WebSocket and the web
+//! board. Handlers only translate: extract, call core, frame the answer.
 
 mod error;
 mod extract;
 mod poll;
 mod rest;
 mod sse;
+mod web;
 mod ws;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, Uri};
+use axum::response::Response;
 use axum::routing::get;
 
 use crate::core::Error;
@@ -21,7 +23,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     rest::routes()
-        .route("/", get(ws::websocket))
+        .route("/", get(root))
+        .route("/app.js", get(web::app_js))
+        .route("/style.css", get(web::style_css))
+        .route("/dev/users", get(web::dev_users))
         .route("/ws", get(ws::websocket))
         .route("/boards/{board_id}/events", get(sse::board_events))
         .route("/events", get(sse::many_board_events))
@@ -32,6 +37,16 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// `/` is the seed's WebSocket endpoint and the web board: an upgrade gets the
+/// socket, a plain GET the page.
+async fn root(state: State<AppState>, req: Request) -> Result<Response, Error> {
+    if ws::is_upgrade(req.headers()) {
+        ws::websocket(state, req).await
+    } else {
+        Ok(web::index())
+    }
 }
 
 async fn not_found(uri: Uri) -> Error {

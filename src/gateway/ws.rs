@@ -52,12 +52,7 @@ const CLOSE_TRY_AGAIN: u16 = 1013;
 /// foreign `Origin` a 403, so neither ever gets a socket.
 pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Response, Error> {
     let (mut parts, _) = req.into_parts();
-    let upgrade = parts
-        .headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if !upgrade {
+    if !is_upgrade(&parts.headers) {
         return Err(Error::not_found("route", parts.uri.path()));
     }
     check_origin(&parts.headers, &s.config.allowed_origins)?;
@@ -87,6 +82,13 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| Connection::new(s, conn, identity).run(socket)))
+}
+
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 fn identity_of(actor: Actor) -> (Actor, Viewer) {

@@ -83,6 +83,7 @@ impl Application {
     pub async fn log_endpoints(&self) -> Result<(), BoxError> {
         let addr = self.local_addr();
         tracing::info!("boardcast listening on {addr} (HTTP/1.1 and h2c)");
+        tracing::info!("web    http://{addr}/  (the live board)");
         tracing::info!("REST   http://{addr}/boards  ·  /boards/:boardId  ·  /boards/:boardId/tasks  ·  /tasks");
         tracing::info!(
             "gRPC   {addr}  boardcast.v1.BoardService, reflection, grpc.health.v1  (grpcurl -plaintext {addr} list)"

@@ -12,5 +12,6 @@ mod poll;
 mod rest;
 mod schema;
 mod streams;
+mod web;
 mod ws;
 mod wscat;

@@ -543,6 +543,14 @@ fn every_message_round_trips_through_json_and_protobuf() {
         check("ServerMessage", ServerMessage { message: Some(message) }, c);
     }
 
+    let dev = DevUser {
+        user_id: "alice".into(),
+        name: "Alice".into(),
+        token: "bc_x".into(),
+    };
+    check("DevUser", dev.clone(), c);
+    check("DevUsersResponse", DevUsersResponse { users: vec![dev] }, c);
+
     // gRPC only, written by hand for shared bytes: protobuf round trip, no JSON form.
     let sub = boardcast::proto::SubscribeResponse {
         message: Some(boardcast::proto::SubscribeMessage::Event(

@@ -1,0 +1,51 @@
+//! The web board: the files under `web/`, embedded in the binary at build time (no
+//! JS build step, no CDN), and the dev sign-in list the page offers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::core::Error;
+use crate::proto::v1::{DevUser, DevUsersResponse};
+use crate::server::AppState;
+
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const APP_JS: &str = include_str!("../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../web/style.css");
+
+fn file(content_type: &'static str, body: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The files change with the binary; make browsers revalidate after an upgrade.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+pub fn index() -> Response {
+    file("text/html; charset=utf-8", INDEX_HTML)
+}
+
+pub async fn app_js() -> Response {
+    file("text/javascript; charset=utf-8", APP_JS)
+}
+
+pub async fn style_css() -> Response {
+    file("text/css; charset=utf-8", STYLE_CSS)
+}
+
+pub async fn dev_users(State(s): State<AppState>) -> Result<Json<DevUsersResponse>, Error> {
+    let users = s
+        .auth
+        .published_dev_credentials()
+        .await?
+        .into_iter()
+        .map(|(user, token)| DevUser {
+            user_id: user.id,
+            name: user.name,
+            token,
+        })
+        .collect();
+    Ok(Json(DevUsersResponse { users }))
+}
