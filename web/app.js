@@ -219,8 +219,10 @@ function create(listId, title) {
 
 function versionOf(taskId) { return displayed().get(taskId)?.version ?? 0; }
 
-function update(taskId, title, description) {
-  mutate({ kind: 'update', taskId, title, description, version: versionOf(taskId) });
+/// `version` is the one the user saw when the edit began: if anyone changed the task
+/// since, the server refuses the edit instead of losing their change.
+function update(taskId, title, description, version) {
+  mutate({ kind: 'update', taskId, title, description, version });
 }
 
 function move(taskId, listId, position) {
@@ -372,7 +374,7 @@ function startEdit(taskId) {
                      description.value !== task.description ? description.value : undefined];
     state.focusId = taskId;
     done();
-    if (changes[0] !== undefined || changes[1] !== undefined) update(taskId, changes[0], changes[1]);
+    if (changes[0] !== undefined || changes[1] !== undefined) update(taskId, changes[0], changes[1], task.version);
   });
   cancel.addEventListener('click', done);
   form.addEventListener('keydown', e => { if (e.key === 'Escape') done(); });
