@@ -154,3 +154,25 @@ test('with neither EventSource nor WebSocket, updates arrive by long polling', a
   await api('POST', '/tasks', 'bob', { title: 'Heard by polling', listId: 'list-doing' });
   await inList(alice, 'In Progress', 'Heard by polling').waitFor({ timeout: 5000 });
 });
+
+test('pending changes survive closing the window while offline', async () => {
+  const alice = await open('alice');
+  const bob = await open('bob');
+  await live(alice);
+  const context = alice.context();
+  await context.setOffline(true);
+  await addTask(alice, 'Done', 'Kept in the browser');
+  await card(alice, 'Kept in the browser').waitFor();
+  await alice.locator('#status[data-state="offline"]').waitFor({ timeout: 5000 });
+  await alice.close();
+
+  await context.setOffline(false);
+  const again = await context.newPage();
+  await again.goto(`${server.url}/#board-1`);
+  await inList(bob, 'Done', 'Kept in the browser').waitFor({ timeout: 10000 });
+  await inList(again, 'Done', 'Kept in the browser').waitFor({ timeout: 10000 });
+  await again.waitForTimeout(1000);
+  const board = await api('GET', '/boards/board-1', 'bob');
+  assert.equal(board.tasks.filter(t => t.title === 'Kept in the browser').length, 1, 'sent exactly once');
+  assert.equal(await again.locator('.card.pending').count(), 0);
+});
