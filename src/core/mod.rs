@@ -277,11 +277,17 @@ impl Core {
         }
 
         let id = format!("task-{}", uuid::Uuid::now_v7().simple());
-        let before = tx.task_order(&list.id).await?;
-        let mut after = before.clone();
-        let index = ordering::clamp(position, after.len());
-        after.insert(index, id.clone());
-        let shifted = ordering::shifted(&list.id, &before, &after, &id);
+        let len = tx.task_count(&list.id).await?;
+        let index = ordering::clamp(position, len);
+        // Appending shifts nobody, so only an insertion reads the list's order.
+        let shifted = if index < len {
+            let before = tx.task_order(&list.id).await?;
+            let mut after = before.clone();
+            after.insert(index, id.clone());
+            ordering::shifted(&list.id, &before, &after, &id)
+        } else {
+            Vec::new()
+        };
 
         let now = Some(time::from_millis(time::now_millis()));
         let task = Task {

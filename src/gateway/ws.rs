@@ -79,6 +79,9 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .await
         .map_err(|e| Error::invalid("Upgrade", e.to_string()))?;
     Ok(ws
+        // tungstenite's default 128 KiB read buffer per socket dominated a connection's
+        // memory; client messages are small, and larger ones still assemble fine.
+        .read_buffer_size(4 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| Connection::new(s, conn, identity).run(socket)))

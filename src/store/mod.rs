@@ -59,6 +59,8 @@ pub trait Tx: Send {
     async fn task(&mut self, id: &str) -> Result<Option<Task>>;
     /// A board's tasks created or changed after `since_ms` (Unix ms), oldest change first.
     async fn tasks_updated_since(&mut self, board_id: &str, since_ms: i64) -> Result<Vec<Task>>;
+    /// How many tasks a list holds (positions are dense: 0..count).
+    async fn task_count(&mut self, list_id: &str) -> Result<usize>;
     /// The ids of a list's tasks in order.
     async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>>;
     async fn last_seq(&mut self, board_id: &str) -> Result<u64>;

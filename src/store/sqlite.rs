@@ -285,6 +285,16 @@ impl Tx for SqliteTx {
         .collect()
     }
 
+    async fn task_count(&mut self, list_id: &str) -> Result<usize> {
+        // Positions are dense, so the length is the last position + 1: answered from the
+        // (list_id, position) index without scanning the list.
+        let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM tasks WHERE list_id = ?")
+            .bind(list_id)
+            .fetch_one(&mut *self.0)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+
     async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT id FROM tasks WHERE list_id = ? ORDER BY position, id")

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The fan-out comparison of boardcast and nchan in one run, side by side, plus
+# boardcast's write throughput. Server pinned to core 0, generator to core 1; every
+# scenario starts its server fresh (a new database, a new nchan channel).
+#
+#   bench/compare.sh [subscribers] [events]        (defaults: 10000 200)
+#
+# Needs: nginx-light and libnginx-mod-nchan (apt), a Rust toolchain.
+set -euo pipefail
+N=${1:-10000}
+M=${2:-200}
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bin boardcast --bin loadgen
+BIN=target/release
+WORK=$(mktemp -d)
+RESULTS="$WORK/results.jsonl"
+SOURCES=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5
+PORT=3100
+trap 'pkill -f "boardcast serve --listen 127.0.0.1:$PORT" || true; pkill -f "nginx -p $WORK/nginx" || true' EXIT
+
+start_boardcast() {
+  rm -rf "$WORK/db" && mkdir -p "$WORK/db"
+  taskset -c 0 "$BIN/boardcast" serve --listen "127.0.0.1:$PORT" --database-url "$WORK/db/bench.db" \
+    --max-streams-per-user 1000000 >"$WORK/server.log" 2>&1 &
+  for _ in $(seq 50); do grep -q "dev token for carol" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
+  SERVER_PID=$(pgrep -f "boardcast serve --listen 127.0.0.1:$PORT")
+  TOKEN=$(grep -o "dev token for alice: \S*" "$WORK/server.log" | awk '{print $5}')
+}
+
+stop_boardcast() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+start_nchan() {
+  rm -rf "$WORK/nginx" && mkdir -p "$WORK/nginx/tmp"
+  taskset -c 0 nginx -p "$WORK/nginx/" -c "$PWD/bench/nchan.conf" >"$WORK/nginx/out.log" 2>&1 &
+  for _ in $(seq 50); do SERVER_PID=$(pgrep -f "nginx: worker process" | head -1) && [ -n "$SERVER_PID" ] && break; sleep 0.1; done
+}
+
+stop_nchan() { kill "$(cat "$WORK/nginx/nginx.pid")"; sleep 0.5; }
+
+fanout() { # target transport
+  local target=$1 transport=$2 addr extra=()
+  if [ "$target" = boardcast ]; then start_boardcast; addr=127.0.0.1:$PORT; extra=(--token "$TOKEN");
+  else start_nchan; addr=127.0.0.1:8090; fi
+  sleep 0.5
+  taskset -c 1 "$BIN/loadgen" fanout --target "$target" --addr "$addr" --transport "$transport" \
+    --subscribers "$N" --events "$M" --size 200 --server-pid "$SERVER_PID" --sources "$SOURCES" \
+    "${extra[@]}" --json | tee -a "$RESULTS"
+  if [ "$target" = boardcast ]; then stop_boardcast; else stop_nchan; fi
+}
+
+writes() { # via rate
+  start_boardcast
+  taskset -c 1 "$BIN/loadgen" writes --addr "127.0.0.1:$PORT" --via "$1" --rate "$2" \
+    --count "$3" --concurrency 64 --json | tee -a "$WORK/writes.jsonl"
+  stop_boardcast
+}
+
+for transport in sse ws; do
+  fanout nchan "$transport"
+  fanout boardcast "$transport"
+done
+fanout boardcast grpc
+fanout boardcast mixed
+writes rest 0 20000
+writes grpc 0 20000
+writes rest 2000 10000
+
+python3 - "$RESULTS" "$WORK/writes.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = {(r["target"], r["transport"]): r for r in rows}
+print("\n| transport | server | connected | deliveries/s | p50 ms | p99 ms | max ms | lost | dup | RSS/idle conn |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for (target, transport), r in by.items():
+    rss = r["rss_idle_bytes_per_conn"]
+    print(f"| {transport} | {target} | {r['connected']}/{r['subscribers']} | {r['deliveries_per_sec']:,.0f} | "
+          f"{r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | {r['latency_ms']['max']:.1f} | "
+          f"{r['lost']} | {r['duplicated']} | {rss/1024:.1f} KiB |" if rss is not None else "| n/a |")
+print("\n| ratio (boardcast / nchan) | deliveries/s | p99 latency | memory/conn |")
+print("|---|---|---|---|")
+for transport in ("sse", "ws"):
+    b, n = by.get(("boardcast", transport)), by.get(("nchan", transport))
+    if b and n and n["deliveries_per_sec"] and n["latency_ms"]["p99"] and n["rss_idle_bytes_per_conn"]:
+        print(f"| {transport} | {b['deliveries_per_sec']/n['deliveries_per_sec']:.2f}× | "
+              f"{b['latency_ms']['p99']/n['latency_ms']['p99']:.2f}× | "
+              f"{b['rss_idle_bytes_per_conn']/n['rss_idle_bytes_per_conn']:.2f}× |")
+print("\n| writes | via | rate | writes/s | p50 ms | p99 ms |")
+print("|---|---|---|---|---|---|")
+for l in open(sys.argv[2]):
+    w = json.loads(l)
+    rate = "back to back" if not w["rate"] else f"{w['rate']:.0f}/s"
+    print(f"| {w['count']} | {w['via']} | {rate} | {w['writes_per_sec']:,.0f} | {w['latency_ms']['p50']:.2f} | {w['latency_ms']['p99']:.2f} |")
+PY
