@@ -137,11 +137,6 @@ impl Presence {
             send_all(room, except_user, frame);
         }
     }
-
-    pub fn viewers(&self, board_id: &str) -> Vec<Viewer> {
-        let rooms = self.rooms.lock().expect("presence lock");
-        rooms.get(board_id).map(viewers).unwrap_or_default()
-    }
 }
 
 /// One entry per user, in user id order.
@@ -201,7 +196,7 @@ mod tests {
         assert_eq!(text(&mut b_rx), None, "alice still has a tab open");
         p.leave("board", 3);
         assert!(text(&mut b_rx).unwrap().contains("\"user_left\""));
-        assert_eq!(p.viewers("board").len(), 1);
+        assert_eq!(viewers(&p.rooms.lock().unwrap()["board"]).len(), 1);
         assert_eq!(text(&mut a2_rx), None);
     }
 

@@ -125,16 +125,15 @@ impl Core {
         ))
     }
 
-    /// Adds a board to a subscription (or restarts it from `resume`); returns the
-    /// board's current seq.
-    pub async fn follow(&self, sub: &mut Subscription, actor: &Actor, board_id: &str, resume: Resume) -> Result<u64> {
+    /// Adds a board to a subscription (or restarts it from `resume`).
+    pub async fn follow(&self, sub: &mut Subscription, actor: &Actor, board_id: &str, resume: Resume) -> Result<()> {
         validate::required("boardId", board_id)?;
         visible_board(&mut *self.store.read().await?, actor, board_id).await?;
         // Live before the read: whatever commits after it reaches the subscription.
         let live = self.bus.subscribe(board_id);
         let current = self.store.read().await?.last_seq(board_id).await?;
         sub.follow(board_id, resume, current, live);
-        Ok(current)
+        Ok(())
     }
 
     /// The events of a board after `after`, at once (short polling).
@@ -158,12 +157,13 @@ impl Core {
     }
 
     /// Like [`Core::changes`], but when nothing is there yet, waits up to `wait` for
-    /// the next event (long polling). Woken by the bus, never by a sleep loop.
+    /// the next event (long polling). Without `after`, waits for the next event from
+    /// now. Woken by the bus, never by a sleep loop.
     pub async fn wait_changes(
         &self,
         actor: &Actor,
         board_id: &str,
-        after: u64,
+        after: Option<u64>,
         wait: Duration,
     ) -> Result<ChangesResponse> {
         if wait > MAX_POLL_WAIT {
@@ -176,6 +176,10 @@ impl Core {
         // live before the read, so an event committed in between still wakes us.
         visible_board(&mut *self.store.read().await?, actor, board_id).await?;
         let mut live = self.bus.subscribe(board_id);
+        let after = match after {
+            Some(after) => after,
+            None => self.store.read().await?.last_seq(board_id).await?,
+        };
         let first = self.changes(actor, board_id, after).await?;
         if !first.events.is_empty() || first.reset || wait.is_zero() {
             return Ok(ChangesResponse {

@@ -119,10 +119,6 @@ impl Subscription {
         self.cursors.is_empty()
     }
 
-    pub fn follows(&self, board_id: &str) -> bool {
-        self.cursors.iter().any(|c| c.board_id == board_id)
-    }
-
     pub(super) fn push_front(&mut self, item: StreamItem) {
         self.pending.push_front(item);
     }

@@ -33,20 +33,18 @@ pub async fn poll(
     Query(q): Params,
 ) -> Result<Response, Error> {
     let wait = query_number(&q, "timeout")?.map_or(MAX_POLL_WAIT, Duration::from_secs);
-    match query_number(&q, "after")? {
-        Some(after) => Ok(Json(s.core.wait_changes(&actor, &board_id, after, wait).await?).into_response()),
-        None => {
-            // The seed's shape: wait for the next event from now.
-            let now = s.core.changes(&actor, &board_id, 0).await?.seq;
-            let answer = s.core.wait_changes(&actor, &board_id, now, wait).await?;
-            Ok(Json(PollResponse {
-                data: answer.events,
-                timestamp: time::now_millis(),
-                timeout: answer.timeout,
-            })
-            .into_response())
-        }
+    let after = query_number(&q, "after")?;
+    let answer = s.core.wait_changes(&actor, &board_id, after, wait).await?;
+    if after.is_some() {
+        return Ok(Json(answer).into_response());
     }
+    // The seed course's shape for a poll without `after`.
+    Ok(Json(PollResponse {
+        data: answer.events,
+        timestamp: time::now_millis(),
+        timeout: answer.timeout,
+    })
+    .into_response())
 }
 
 pub async fn updates(

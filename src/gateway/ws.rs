@@ -507,16 +507,11 @@ impl Connection {
         }
     }
 
-    fn leave_all_rooms(&mut self, rooms: &[String]) {
-        for board_id in rooms {
-            self.stop_typing(board_id);
-            self.s.presence.leave(board_id, self.id);
-        }
-    }
-
     fn leave_all(&mut self) {
-        let rooms = std::mem::take(&mut self.rooms);
-        self.leave_all_rooms(&rooms);
+        for board_id in std::mem::take(&mut self.rooms) {
+            self.stop_typing(&board_id);
+            self.s.presence.leave(&board_id, self.id);
+        }
     }
 
     fn stop_typing(&mut self, board_id: &str) {
