@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
 use tokio_stream::StreamExt;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
@@ -152,6 +153,13 @@ impl Subscription {
                 seq: c.known.max(c.delivered),
             })
             .collect()
+    }
+
+    /// The next item if it is ready without waiting (queued, or a live event already
+    /// received): a transport that got one item drains the rest this way, so events
+    /// published together go out in one write.
+    pub fn ready(&mut self) -> Option<Result<Option<StreamItem>>> {
+        self.next().now_or_never()
     }
 
     /// The next item, or `None` once the stream is over (server shutting down, or

@@ -158,6 +158,9 @@ fn respond(sub: Subscription, connected: Connected, multi: bool, heartbeat_ms: u
     response
 }
 
+/// Most events put into one body chunk.
+const BATCH_FRAMES: usize = 64;
+
 async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     if let Some(first) = st.first.take() {
         return Some(first);
@@ -165,29 +168,59 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     if st.done {
         return None;
     }
-    tokio::select! {
-        item = st.sub.next() => match item {
-            Ok(Some(StreamItem::Event(event))) => Some(if st.multi {
-                sse_frame(&multi_id(&st.sub), Some(event.type_name()), &event.json)
+    let item = tokio::select! {
+        item = st.sub.next() => item,
+        _ = st.heartbeat.tick() => return Some(Bytes::from_static(b": heartbeat\n\n")),
+    };
+    let first = item_frame(st, item)?;
+    // Whatever else is already waiting goes out in the same chunk (and write).
+    let mut batch: Option<Vec<u8>> = None;
+    for _ in 1..BATCH_FRAMES {
+        if st.done {
+            break;
+        }
+        let Some(item) = st.sub.ready() else { break };
+        let Some(frame) = item_frame(st, item) else { break };
+        batch.get_or_insert_with(|| first.to_vec()).extend_from_slice(&frame);
+    }
+    Some(batch.map_or(first, Bytes::from))
+}
+
+fn item_frame(st: &mut Stream, item: crate::core::Result<Option<StreamItem>>) -> Option<Bytes> {
+    match item {
+        Ok(Some(StreamItem::Event(event))) => Some(if st.multi {
+            sse_frame(&multi_id(&st.sub), Some(event.type_name()), &event.json)
+        } else {
+            event.sse_frame()
+        }),
+        Ok(Some(StreamItem::Reset(reset))) => {
+            let id = if st.multi {
+                multi_id(&st.sub)
             } else {
-                event.sse_frame()
-            }),
-            Ok(Some(StreamItem::Reset(reset))) => {
-                let id = if st.multi { multi_id(&st.sub) } else { reset.seq.to_string() };
-                Some(notice_frame(&id, Notice::Reset(reset)))
-            }
-            Ok(Some(StreamItem::Lagged(reset))) => {
-                st.done = true;
-                let id = if st.multi { multi_id(&st.sub) } else { reset.seq.to_string() };
-                Some(notice_frame(&id, Notice::Reset(reset)))
-            }
-            Ok(Some(StreamItem::Snapshot(_))) | Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "SSE stream failed");
-                None
-            }
-        },
-        _ = st.heartbeat.tick() => Some(Bytes::from_static(b": heartbeat\n\n")),
+                reset.seq.to_string()
+            };
+            Some(notice_frame(&id, Notice::Reset(reset)))
+        }
+        Ok(Some(StreamItem::Lagged(reset))) => {
+            st.done = true;
+            let id = if st.multi {
+                multi_id(&st.sub)
+            } else {
+                reset.seq.to_string()
+            };
+            Some(notice_frame(&id, Notice::Reset(reset)))
+        }
+        Ok(Some(StreamItem::Snapshot(_))) => None,
+        // The end, even when met while draining: what was gathered goes out first.
+        Ok(None) => {
+            st.done = true;
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "SSE stream failed");
+            st.done = true;
+            None
+        }
     }
 }
 

@@ -41,6 +41,8 @@ const RATE_PER_SEC: f64 = 100.0;
 const RATE_BURST: f64 = 200.0;
 /// Room messages waiting for a slow connection before it is closed (1013).
 const MAILBOX_FRAMES: usize = 256;
+/// Most board events put into one write.
+const BATCH_FRAMES: usize = 64;
 
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
@@ -79,9 +81,14 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .await
         .map_err(|e| Error::invalid("Upgrade", e.to_string()))?;
     Ok(ws
-        // tungstenite's default 128 KiB read buffer per socket dominated a connection's
-        // memory; client messages are small, and larger ones still assemble fine.
-        .read_buffer_size(4 * 1024)
+        // Per-socket buffers dominate an idle connection's memory. tungstenite reads
+        // into (and zero-fills) `read_buffer_size` bytes, 128 KiB by default; client
+        // messages are small, and a larger one still assembles (the buffer grows to
+        // the frame). Outgoing frames collect in a buffer that keeps its size: 4 KiB
+        // still puts a dozen events into one write without every socket that once
+        // saw a burst holding a burst's worth.
+        .read_buffer_size(512)
+        .write_buffer_size(4 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| Connection::new(s, conn, identity).run(socket)))
@@ -191,10 +198,8 @@ impl Connection {
             out.push(conn.welcome());
         }
         let end = loop {
-            for text in out.drain(..) {
-                if sink.send(text_message(text)).await.is_err() {
-                    break;
-                }
+            if !out.is_empty() && send_all(&mut sink, &mut out).await.is_err() {
+                break None;
             }
             if conn.mailbox.overflowed() {
                 break Some((
@@ -223,13 +228,25 @@ impl Connection {
                     }
                     break None;
                 }
-                Wake::Frame(Some(Ok(message))) => conn.on_frame(message, &mut out).await,
+                // Boxed: handling a frame can run any core operation, a large future
+                // that an idle connection should not carry room for.
+                Wake::Frame(Some(Ok(message))) => Box::pin(conn.on_frame(message, &mut out)).await,
                 Wake::Mail(Some(text)) => {
                     out.push(text);
                     Ok(())
                 }
                 Wake::Mail(None) => Ok(()),
-                Wake::Board(item) => conn.on_board_item(item, &mut out),
+                Wake::Board(item) => {
+                    let mut step = conn.on_board_item(item, &mut out);
+                    // Whatever else is already waiting goes out in the same write.
+                    while step.is_ok() && out.len() < BATCH_FRAMES {
+                        let Some(item) = conn.sub.as_mut().and_then(Subscription::ready) else {
+                            break;
+                        };
+                        step = conn.on_board_item(item, &mut out);
+                    }
+                    step
+                }
                 Wake::Heartbeat => {
                     if conn.last_heard.elapsed() > period * 2 {
                         break None;
@@ -252,9 +269,7 @@ impl Connection {
                 break Some(close);
             }
         };
-        for text in out.drain(..) {
-            let _ = sink.send(text_message(text)).await;
-        }
+        let _ = send_all(&mut sink, &mut out).await;
         conn.leave_all();
         if let Some((code, reason)) = end {
             let reason: String = reason.chars().take(120).collect();
@@ -284,6 +299,17 @@ async fn next_item(sub: &mut Option<Subscription>) -> crate::core::Result<Option
         Some(sub) => sub.next().await,
         None => std::future::pending().await,
     }
+}
+
+/// Queues every frame, then flushes once: one write for a batch of events.
+async fn send_all(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    out: &mut Vec<Bytes>,
+) -> Result<(), axum::Error> {
+    for text in out.drain(..) {
+        sink.feed(text_message(text)).await?;
+    }
+    sink.flush().await
 }
 
 fn text_message(text: Bytes) -> Message {
