@@ -17,6 +17,12 @@ enum Command {
     Serve(Config),
 }
 
+// mimalloc holds many small long-lived allocations (one set per open stream) in about
+// half the resident memory glibc's malloc does: ~4 KiB instead of ~8 KiB per idle
+// SSE connection (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()

@@ -3,6 +3,8 @@
 //! shutdown.
 
 mod listener;
+mod serve;
+mod sse_conn;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -107,9 +109,7 @@ impl Application {
             shutdown.await;
             core.bus().close();
         };
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        serve::run(self.listener, self.app, shutdown).await
     }
 }
 

@@ -657,3 +657,137 @@ async fn a_reader_that_never_reads_again_is_disconnected_and_frees_its_slot() {
     .await;
     assert!(closed.is_ok(), "the server closed the connection");
 }
+
+/// Reads from a raw socket until `needle` has arrived (or 5 s pass); returns all read.
+async fn read_until(socket: &mut tokio::net::TcpStream, needle: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let found = tokio::time::timeout(Duration::from_secs(5), async {
+        while !String::from_utf8_lossy(&seen).contains(needle) {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(
+        found.is_ok() && text.contains(needle),
+        "expected {needle:?} in {text:?}"
+    );
+    text
+}
+
+#[tokio::test]
+async fn a_stream_is_chunked_http_1_1_and_events_arrive_as_chunks() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /boards/board-1/events?token={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        app.token("alice")
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let head = read_until(&mut socket, "\"type\":\"connected\"").await;
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    assert!(lower.contains("transfer-encoding: chunked\r\n"), "{head}");
+    assert!(lower.contains("content-type: text/event-stream\r\n"), "{head}");
+    assert!(lower.contains("\r\ndate: "), "{head}");
+    // The first chunk's size line follows the head.
+    let body = &head[head.find("\r\n\r\n").unwrap() + 4..];
+    let (size, rest) = body.split_once("\r\n").unwrap();
+    assert!(
+        usize::from_str_radix(size, 16).is_ok_and(|n| n > 0),
+        "chunk size line {size:?}"
+    );
+    assert!(rest.starts_with("retry: "), "{rest:?}");
+
+    app.send_json(Method::POST, "/tasks", big_task(1)).await;
+    let frame = read_until(&mut socket, "event: task_created").await;
+    assert!(frame.contains("id: 1\n"), "{frame}");
+}
+
+#[tokio::test]
+async fn a_refused_stream_is_answered_whole_and_the_connection_serves_on() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    socket
+        .write_all(b"GET /boards/nope/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until(&mut socket, "}").await;
+    assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    assert!(
+        lower.contains(&format!("content-length: {}\r\n", body.len())),
+        "{answer}"
+    );
+    assert!(body.contains("nope"), "the error names the board: {body}");
+
+    // Kept alive: the next request on the same socket is served as usual.
+    let request = format!(
+        "GET /boards/board-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        app.token("alice")
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let next = read_until(&mut socket, "list-todo").await;
+    assert!(next.starts_with("HTTP/1.1 200 OK\r\n"), "{next}");
+}
+
+#[tokio::test]
+async fn an_http_1_0_stream_is_raw_until_close() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /boards/board-1/events?token={} HTTP/1.0\r\n\r\n",
+        app.token("alice")
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let head = read_until(&mut socket, "\"type\":\"connected\"").await;
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains("connection: close\r\n"), "{head}");
+    assert!(!lower.contains("transfer-encoding"), "{head}");
+    assert!(
+        head.contains("\r\n\r\nretry: "),
+        "the body starts right after the head: {head}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_stream_whose_client_left_frees_its_slot() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_with(Config {
+        max_streams_per_user: 1,
+        ..Config::ephemeral()
+    })
+    .await;
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /boards/board-1/events?token={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        app.token("alice")
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    read_until(&mut socket, "\"type\":\"connected\"").await;
+    drop(socket);
+    // No event is ever written to it: the server notices the close by reading.
+    let mut freed = false;
+    for _ in 0..50 {
+        let resp = app
+            .request(Method::GET, "/boards/board-1/events", Some("alice"))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == StatusCode::OK {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the slot of the stream whose client closed was freed");
+}
