@@ -93,6 +93,9 @@ struct Fanout {
     /// Print one JSON line instead of a report.
     #[arg(long)]
     json: bool,
+    /// Also print each event's latency spread over subscribers (p50/p99/max ms), to stderr.
+    #[arg(long)]
+    per_event: bool,
 }
 
 #[derive(clap::Args)]
@@ -163,6 +166,8 @@ struct Seen {
     deliveries: usize,
     distinct: Vec<bool>,
     latencies_us: Vec<u64>,
+    /// Latency of each event index, for `--per-event`.
+    by_event: Vec<(u32, u32)>,
     last_at: Option<Instant>,
 }
 
@@ -181,6 +186,7 @@ impl Seen {
                 self.deliveries += 1;
                 self.distinct[index] = true;
                 self.latencies_us.push(now.saturating_sub(sent));
+                self.by_event.push((index as u32, now.saturating_sub(sent) as u32));
                 self.last_at = Some(Instant::now());
             }
         }
@@ -596,6 +602,22 @@ async fn fanout(args: Fanout) -> Result<(), Box<dyn std::error::Error>> {
     let distinct: usize = seen_all.iter().map(|s| s.distinct.iter().filter(|d| **d).count()).sum();
     let last = seen_all.iter().filter_map(|s| s.last_at).max();
     let span = last.map_or(0.0, |l| l.duration_since(publish_start).as_secs_f64());
+    if args.per_event {
+        let mut per: Vec<Vec<u64>> = vec![Vec::new(); args.events];
+        for (index, us) in seen_all.iter().flat_map(|s| s.by_event.iter()) {
+            per[*index as usize].push(u64::from(*us));
+        }
+        for (index, mut l) in per.into_iter().enumerate() {
+            l.sort_unstable();
+            let ms = |p| percentile(&l, p) as f64 / 1000.0;
+            eprintln!(
+                "event {index}: p50 {:.1} p99 {:.1} max {:.1}",
+                ms(0.5),
+                ms(0.99),
+                ms(1.0)
+            );
+        }
+    }
     let mut lat: Vec<u64> = seen_all.iter().flat_map(|s| s.latencies_us.iter().copied()).collect();
     lat.sort_unstable();
     let per_conn = match (rss_before, rss_idle) {
