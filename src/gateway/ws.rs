@@ -21,7 +21,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
 use super::extract::token;
 use crate::core::{Actor, Error, Resume, StreamItem, Subscription};
-use crate::presence::{ConnId, Mailbox, color_of, frame};
+use crate::presence::{ConnId, Inbox, Mailbox, color_of, frame};
 use crate::proto::v1::client_message::Message as In;
 use crate::proto::v1::server_message::Message as Out;
 use crate::proto::v1::{
@@ -139,7 +139,7 @@ struct Connection {
     sub: Option<Subscription>,
     mailbox: Mailbox,
     /// The receiving end of `mailbox`.
-    inbox: tokio::sync::mpsc::Receiver<Bytes>,
+    inbox: Inbox,
     /// Boards whose room this connection is in.
     rooms: Vec<String>,
     /// board → when its typing indicator expires.
@@ -156,7 +156,8 @@ struct Connection {
 /// Why the select loop woke.
 enum Wake {
     Frame(Option<Result<Message, axum::Error>>),
-    Mail(Option<Bytes>),
+    /// Room messages, already moved to the outgoing frames.
+    Mail,
     Board(crate::core::Result<Option<StreamItem>>),
     Heartbeat,
     TypingExpired,
@@ -213,7 +214,7 @@ impl Connection {
             let wake = tokio::select! {
                 biased;
                 frame = stream.next() => Wake::Frame(frame),
-                mail = conn.inbox.recv() => Wake::Mail(mail),
+                () = conn.inbox.recv_all(&mut out) => Wake::Mail,
                 item = next_item(&mut conn.sub), if following => Wake::Board(item),
                 _ = heartbeat.tick() => Wake::Heartbeat,
                 _ = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,
@@ -231,11 +232,7 @@ impl Connection {
                 // Boxed: handling a frame can run any core operation, a large future
                 // that an idle connection should not carry room for.
                 Wake::Frame(Some(Ok(message))) => Box::pin(conn.on_frame(message, &mut out)).await,
-                Wake::Mail(Some(text)) => {
-                    out.push(text);
-                    Ok(())
-                }
-                Wake::Mail(None) => Ok(()),
+                Wake::Mail => Ok(()),
                 Wake::Board(item) => {
                     let mut step = conn.on_board_item(item, &mut out);
                     // Whatever else is already waiting goes out in the same write.
