@@ -26,13 +26,21 @@
 //!
 //! **Checkpoints:** the writer's auto-checkpoint is off, because it would run inside
 //! a commit, on a tokio worker, and fsync there. A background thread with its own
-//! connection runs `PRAGMA wal_checkpoint(PASSIVE)` every [`CHECKPOINT_EVERY`] when
-//! there were commits, and sooner after [`CHECKPOINT_AFTER_COMMITS`] commits. PASSIVE
-//! never takes the write lock, so it never makes the writer wait; once a checkpoint
-//! has copied the whole WAL, the next write transaction starts the WAL over from the
-//! beginning, so it does not grow without bound. (RESTART and TRUNCATE would hold the
-//! write lock while they wait for readers, and a writer blocked on that would block a
-//! tokio worker: not used.) The thread stops when the store is dropped.
+//! connection checkpoints instead, every [`CHECKPOINT_EVERY`] when there were commits
+//! and sooner after [`CHECKPOINT_AFTER_COMMITS`] of them. It first runs
+//! `wal_checkpoint(PASSIVE)`, which copies the WAL into the database (and fsyncs)
+//! without ever taking the write lock, so writers go on meanwhile. Under steady writes
+//! that alone never lets the WAL start over (SQLite restarts it only when a write
+//! begins after a checkpoint copied *all* of it), and the WAL grows without bound,
+//! every commit appending to fresh file pages, which costs the kernel more than
+//! overwriting cached ones. So when the WAL holds [`RESTART_AFTER_FRAMES`] or more,
+//! the thread takes the writer's mutex itself (write transactions queue behind it as
+//! they would behind any other) and runs `wal_checkpoint(RESTART)`: it copies the few
+//! frames written since the PASSIVE one and waits, briefly, for readers still on the
+//! old WAL, so the next write starts the WAL from its beginning. No tokio worker ever
+//! blocks on it. TRUNCATE is not used: starting over in a file of the same size
+//! rewrites pages already in the page cache. The thread stops when the store is
+//! dropped.
 //!
 //! **`:memory:`** (and `mode=memory`): each connection to an in-memory database is its
 //! own database, so one connection serves reads and writes alike, behind the writer's
@@ -70,7 +78,14 @@ const STATEMENT_CACHE: usize = 64;
 /// The checkpointer's period while there are commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Commits after which the writer asks for a checkpoint before the period is up.
-const CHECKPOINT_AFTER_COMMITS: u64 = 1000;
+const CHECKPOINT_AFTER_COMMITS: u64 = 500;
+/// WAL frames (pages) from which a checkpoint pauses writes to start the WAL over.
+const RESTART_AFTER_FRAMES: i64 = 2000;
+/// How long a restarting checkpoint waits for readers still on the old WAL, while
+/// writes wait for it; past that, it gives up until the next round.
+const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// How long dropping the store waits for the checkpoint thread to end.
+const STOP_WAIT: Duration = Duration::from_secs(2);
 
 pub struct SqliteStore {
     /// The one connection every write transaction queues for (and, for `:memory:`,
@@ -163,9 +178,11 @@ impl SqliteStore {
                 writer.pragma_update(None, "synchronous", "NORMAL")?;
                 writer.pragma_update(None, "wal_autocheckpoint", 0)?;
                 migrate(&writer)?;
-                let wal = Wal::start(&path)?;
+                writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+                let writer = Arc::new(Mutex::new(writer));
+                let wal = Wal::start(&path, writer.clone())?;
                 Ok(SqliteStore {
-                    writer: Arc::new(Mutex::new(writer)),
+                    writer,
                     readers: Some(Arc::new(ReaderPool::new(path))),
                     wal: Some(wal),
                 })
@@ -290,6 +307,9 @@ impl Drop for Lent {
 struct Wal {
     shared: Arc<WalShared>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnects when the thread has closed its connections and is about to end.
+    /// (In a mutex only because a `Receiver` is not `Sync`, and the store must be.)
+    done: std::sync::Mutex<mpsc::Receiver<()>>,
 }
 
 struct WalShared {
@@ -304,7 +324,7 @@ enum Signal {
 }
 
 impl Wal {
-    fn start(path: &std::path::Path) -> Result<Self> {
+    fn start(path: &std::path::Path, writer: Arc<Mutex<Connection>>) -> Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -317,16 +337,23 @@ impl Wal {
             commits: AtomicU64::new(0),
             wake: tx,
         });
+        let (done_tx, done) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn({
                 let shared = shared.clone();
-                move || checkpoint_loop(&conn, &shared, &rx)
+                move || {
+                    checkpoint_loop(&conn, &writer, &shared, &rx);
+                    drop(conn);
+                    drop(writer);
+                    drop(done_tx);
+                }
             })
             .map_err(|e| Error::Internal(Box::new(e)))?;
         Ok(Wal {
             shared,
             thread: Some(thread),
+            done: std::sync::Mutex::new(done),
         })
     }
 }
@@ -334,9 +361,19 @@ impl Wal {
 impl Drop for Wal {
     fn drop(&mut self) {
         let _ = self.shared.wake.send(Signal::Stop);
-        if let Some(thread) = self.thread.take() {
-            // At most one PASSIVE checkpoint to wait for.
-            let _ = thread.join();
+        // Normally at most one checkpoint to wait for. The wait is bounded all the same:
+        // a restart waits for the writer's mutex, and a write transaction that outlived
+        // the store could hold it for as long as its task pleases.
+        let done = self.done.get_mut().unwrap_or_else(|e| e.into_inner());
+        match done.recv_timeout(STOP_WAIT) {
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if let Some(thread) = self.thread.take() {
+                    let _ = thread.join();
+                }
+            }
+            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                tracing::warn!("the SQLite checkpoint thread did not stop in time; it stops after its round");
+            }
         }
     }
 }
@@ -350,7 +387,7 @@ impl WalShared {
     }
 }
 
-fn checkpoint_loop(conn: &Connection, shared: &WalShared, wake: &mpsc::Receiver<Signal>) {
+fn checkpoint_loop(conn: &Connection, writer: &Mutex<Connection>, shared: &WalShared, wake: &mpsc::Receiver<Signal>) {
     let mut seen = 0;
     loop {
         match wake.recv_timeout(CHECKPOINT_EVERY) {
@@ -362,15 +399,36 @@ fn checkpoint_loop(conn: &Connection, shared: &WalShared, wake: &mpsc::Receiver<
             continue;
         }
         seen = commits;
-        // (busy, WAL frames, frames checkpointed)
-        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        });
-        match done {
-            Ok((_, frames, copied)) => tracing::trace!(frames, copied, "WAL checkpoint"),
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        let frames = match checkpoint(conn, "PASSIVE") {
+            Ok(frames) => frames,
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                continue;
+            }
+        };
+        if frames >= RESTART_AFTER_FRAMES {
+            // No write transaction is open while this guard is held, so RESTART waits
+            // only for readers, and only as long as the busy timeout lets it.
+            let _writes_wait = writer.blocking_lock();
+            let restarted = conn
+                .busy_timeout(RESTART_WAIT)
+                .and_then(|()| checkpoint(conn, "RESTART"))
+                .and_then(|_| conn.busy_timeout(BUSY_TIMEOUT));
+            if let Err(e) = restarted {
+                tracing::warn!(error = %e, "WAL restart failed");
+            }
         }
     }
+}
+
+/// Runs one checkpoint; answers how many frames the WAL held.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    // (1 if it could not finish for a lock, frames in the WAL, frames copied)
+    let sql = format!("PRAGMA wal_checkpoint({mode})");
+    let (busy, frames, copied): (i64, i64, i64) =
+        conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    tracing::trace!(mode, busy, frames, copied, "WAL checkpoint");
+    Ok(frames)
 }
 
 #[async_trait]
@@ -796,5 +854,179 @@ impl Tx for SqliteTx {
             wal.committed();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> User {
+        User {
+            id: id.into(),
+            name: id.into(),
+        }
+    }
+
+    fn path_of(url: &str) -> Option<(String, bool)> {
+        match location(url).unwrap() {
+            Location::Memory => None,
+            Location::File { path, create } => Some((path.display().to_string(), create)),
+        }
+    }
+
+    #[test]
+    fn urls_name_memory_or_a_file() {
+        assert_eq!(path_of("sqlite::memory:"), None);
+        assert_eq!(path_of("sqlite://x.db?mode=memory"), None);
+        assert_eq!(path_of("sqlite:boardcast.db"), Some(("boardcast.db".into(), true)));
+        assert_eq!(path_of("sqlite:/tmp/a.db"), Some(("/tmp/a.db".into(), true)));
+        assert_eq!(path_of("sqlite://data/a.db?mode=rwc"), Some(("data/a.db".into(), true)));
+        assert_eq!(path_of("sqlite:///tmp/a.db?mode=rw"), Some(("/tmp/a.db".into(), false)));
+        assert_eq!(path_of("/tmp/a.db"), Some(("/tmp/a.db".into(), true)));
+        for bad in [
+            "sqlite:a.db?mode=ro",
+            "sqlite:a.db?cache=shared",
+            "sqlite:",
+            "sqlite://?mode=rwc",
+        ] {
+            let Err(e) = location(bad) else {
+                panic!("{bad} was accepted")
+            };
+            assert_eq!(e.field(), Some("databaseUrl"), "{bad}");
+        }
+    }
+
+    async fn user_exists(store: &SqliteStore, id: &str) -> bool {
+        store.read().await.unwrap().user(id).await.unwrap().is_some()
+    }
+
+    async fn rollback_on_drop(store: &SqliteStore) {
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user("dropped"), None).await.unwrap();
+        drop(tx);
+        assert!(!user_exists(store, "dropped").await);
+
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user("kept"), None).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(user_exists(store, "kept").await);
+
+        // A failed statement leaves the transaction to the drop, and the writer usable.
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user("twice"), None).await.unwrap();
+        assert!(tx.insert_user(&user("twice"), None).await.is_err());
+        drop(tx);
+        assert!(!user_exists(store, "twice").await);
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user("after"), None).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(user_exists(store, "after").await);
+    }
+
+    #[tokio::test]
+    async fn an_uncommitted_transaction_rolls_back_on_drop_in_memory() {
+        rollback_on_drop(&SqliteStore::connect("sqlite::memory:").await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn an_uncommitted_transaction_rolls_back_on_drop_in_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        rollback_on_drop(&SqliteStore::connect(&url).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn a_read_sees_one_snapshot_while_writes_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let mut read = store.read().await.unwrap();
+        assert!(read.user("late").await.unwrap().is_none());
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user("late"), None).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(read.user("late").await.unwrap().is_none(), "the snapshot moved");
+        drop(read);
+        assert!(user_exists(&store, "late").await);
+        // Read connections are read-only.
+        let mut read = store.read().await.unwrap();
+        assert!(read.insert_user(&user("nope"), None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        {
+            let store = SqliteStore::connect(&url).await.unwrap();
+            let mut tx = store.write().await.unwrap();
+            tx.insert_user(&user("a"), Some("tok")).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        // Every connection closed (the checkpoint thread's too): SQLite folded the WAL
+        // into the database and removed it.
+        assert!(!dir.path().join("t.db-wal").exists());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        assert!(user_exists(&store, "a").await);
+        let version: i64 = store
+            .writer
+            .lock()
+            .await
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_database_the_sqlx_store_made_is_picked_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL);
+                 INSERT INTO _sqlx_migrations VALUES (1, TRUE);
+                 INSERT INTO users (id, name, token) VALUES ('old', 'old', NULL);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::connect(db.to_str().unwrap()).await.unwrap();
+        assert!(user_exists(&store, "old").await);
+    }
+
+    #[tokio::test]
+    async fn the_wal_starts_over_under_steady_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let store = SqliteStore::connect(db.to_str().unwrap()).await.unwrap();
+        // Commit back to back for a while: PASSIVE checkpoints alone would never catch
+        // up with the writer, and without restarts the WAL would hold every frame.
+        let start = std::time::Instant::now();
+        let mut commits = 0;
+        while start.elapsed() < CHECKPOINT_EVERY * 8 {
+            let mut tx = store.write().await.unwrap();
+            tx.insert_user(&user(&format!("u{commits}")), None).await.unwrap();
+            tx.commit().await.unwrap();
+            commits += 1;
+        }
+        let (frames, total): (i64, i64) = {
+            let writer = store.writer.lock().await;
+            let frames = writer
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .unwrap();
+            let total = writer
+                .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+                .unwrap();
+            (frames, total)
+        };
+        assert_eq!(total, commits);
+        assert!(
+            frames < commits,
+            "{frames} frames in the WAL after {commits} commits of at least one frame each"
+        );
     }
 }
