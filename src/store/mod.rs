@@ -13,8 +13,9 @@ use crate::proto::v1::{Board, BoardEvent, BoardList, Task, TaskPosition, User};
 
 pub use sqlite::SqliteStore;
 
-/// Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:`, or a bare
-/// file path (taken as SQLite). Runs migrations.
+/// Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:`,
+/// `sqlite://PATH?mode=rwc` (or `rw`, `memory`), or a bare file path (taken as SQLite).
+/// Runs migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return Err(crate::core::Error::invalid(
