@@ -139,25 +139,28 @@ fn message(index: usize, size: usize) -> String {
     m
 }
 
-/// Finds every `lg <index> <µs>` in a buffer.
+/// Finds every `lg <index> <µs>` in a buffer. The generator must stay cheaper than
+/// the server it measures (its own backlog would count as latency), so no
+/// allocation or UTF-8 pass per field.
 fn marks(buf: &[u8]) -> Vec<(usize, u64)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(pos) = memfind(&buf[i..], b"lg ") {
-        let start = i + pos + 3;
-        let mut fields = buf[start..].split(|b| *b == b' ');
-        let index = fields.next().and_then(|f| std::str::from_utf8(f).ok()?.parse().ok());
-        let micros = fields.next().and_then(|f| std::str::from_utf8(f).ok()?.parse().ok());
-        if let (Some(index), Some(micros)) = (index, micros) {
-            out.push((index, micros));
+    fn number(buf: &[u8]) -> Option<(u64, usize)> {
+        let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut n: u64 = 0;
+        for b in &buf[..digits] {
+            n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
         }
-        i = start;
+        (digits > 0).then_some((n, digits))
+    }
+    let mut out = Vec::new();
+    for pos in memchr::memmem::find_iter(buf, b"lg ") {
+        let rest = &buf[pos + 3..];
+        let Some((index, len)) = number(rest) else { continue };
+        let Some((micros, _)) = rest.get(len + 1..).and_then(number) else {
+            continue;
+        };
+        out.push((index as usize, micros));
     }
     out
-}
-
-fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// What one subscriber saw.
@@ -237,7 +240,9 @@ impl Sub {
             a.addr
         );
         stream.write_all(req.as_bytes()).await.ok()?;
-        let mut buf = vec![0u8; 64 * 1024];
+        // Written now (not zeroed lazily by the kernel) so page faults happen while
+        // connecting, not while measuring.
+        let mut buf = vec![1u8; 16 * 1024];
         let mut pending: Vec<u8> = Vec::new();
         // Ready once the response head has arrived.
         let n = stream.read(&mut buf).await.ok()?;
@@ -260,7 +265,7 @@ impl Sub {
                     Ok(n) => {
                         pending.extend_from_slice(&buf[..n]);
                         // Only complete frames: a mark split across reads is read whole later.
-                        if let Some(end) = pending.windows(2).rposition(|w| w == b"\n\n") {
+                        if let Some(end) = memchr::memmem::rfind(pending, b"\n\n") {
                             let done = seen.record(&pending[..end]);
                             pending.drain(..end + 2);
                             if done == self.args.events {
@@ -393,7 +398,7 @@ impl Http {
                 return Err(std::io::Error::other("connection closed"));
             }
             got.extend_from_slice(&self.buf[..n]);
-            if let Some(end) = memfind(&got, b"\r\n\r\n") {
+            if let Some(end) = memchr::memmem::find(&got, b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
                 let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
                 let len: usize = head
