@@ -81,31 +81,49 @@ pub fn sse_frame(id: &str, event: Option<&str>, data: &[u8]) -> Bytes {
 
 pub type Receiver = broadcast::Receiver<Arc<SharedEvent>>;
 
+type Boards = Mutex<Option<HashMap<String, broadcast::Sender<Arc<SharedEvent>>>>>;
+
 pub struct Bus {
     /// How many events a subscriber may fall behind before it is told it lagged.
     capacity: usize,
     /// Per-board senders; `None` once the bus is closed for shutdown.
-    boards: Mutex<Option<HashMap<String, broadcast::Sender<Arc<SharedEvent>>>>>,
+    boards: Arc<Boards>,
+    /// Events on their way to the fan-out thread, in publish order.
+    fanout: std::sync::mpsc::Sender<Arc<SharedEvent>>,
 }
 
 impl Bus {
     pub fn new(capacity: usize) -> Self {
+        let boards: Arc<Boards> = Arc::new(Mutex::new(Some(HashMap::new())));
+        let (fanout, events) = std::sync::mpsc::channel();
+        let shared = boards.clone();
+        // The broadcast send happens on a thread of its own. Sent from a runtime
+        // worker (the request that committed), its wake-ups would land in that
+        // worker's local run queue, which tokio serves ahead of its global queue: the
+        // subscribers woken last time would be served again and again while the rest
+        // wait, and under a burst of writes the first event of the burst reached most
+        // watchers only after the last was published (docs/BENCHMARKS.md). Woken
+        // from outside, every subscriber queues in one FIFO and takes all that is
+        // waiting when its turn comes.
+        std::thread::Builder::new()
+            .name("boardcast-fanout".into())
+            .spawn(move || {
+                // Ends when the bus, and with it the sending side, is dropped.
+                while let Ok(event) = events.recv() {
+                    send(&shared, event);
+                }
+            })
+            .expect("spawn the fan-out thread");
         Bus {
             capacity: capacity.max(1),
-            boards: Mutex::new(Some(HashMap::new())),
+            boards,
+            fanout,
         }
     }
 
+    /// Hands a committed event to every subscriber of its board, in publish order.
     pub fn publish(&self, event: Arc<SharedEvent>) {
-        let mut guard = self.boards.lock().expect("bus lock");
-        let Some(boards) = guard.as_mut() else { return };
-        if let Some(tx) = boards.get(event.board_id()) {
-            let board = event.board_id().to_owned();
-            if tx.send(event).is_err() {
-                // Nobody listens any more: forget the board until someone does.
-                boards.remove(&board);
-            }
-        }
+        let _ = self.fanout.send(event);
     }
 
     /// Live events of one board from now on. After [`Bus::close`], a receiver that
@@ -129,6 +147,18 @@ impl Bus {
     /// how streams learn the server is shutting down.
     pub fn close(&self) {
         self.boards.lock().expect("bus lock").take();
+    }
+}
+
+fn send(boards: &Boards, event: Arc<SharedEvent>) {
+    let mut guard = boards.lock().expect("bus lock");
+    let Some(boards) = guard.as_mut() else { return };
+    if let Some(tx) = boards.get(event.board_id()) {
+        let board = event.board_id().to_owned();
+        if tx.send(event).is_err() {
+            // Nobody listens any more: forget the board until someone does.
+            boards.remove(&board);
+        }
     }
 }
 
@@ -156,6 +186,9 @@ mod tests {
         for seq in 2..=5 {
             bus.publish(event("b1", seq));
         }
+        // Published in order: once b2's next event arrives, b1's four have been sent.
+        bus.publish(event("b2", 2));
+        assert_eq!(two.recv().await.unwrap().seq(), 2);
         assert!(matches!(one.recv().await, Err(broadcast::error::RecvError::Lagged(2))));
         bus.close();
         assert!(matches!(two.recv().await, Err(broadcast::error::RecvError::Closed)));
