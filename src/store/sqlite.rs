@@ -13,12 +13,28 @@
 //! and checkpoints run on a thread of their own (see below).
 //!
 //! **Writes** go through exactly one connection behind a [`tokio::sync::Mutex`]: a
-//! write [`Tx`] holds the owned guard from `BEGIN IMMEDIATE` to `COMMIT` (or rollback),
-//! so write transactions queue in that mutex, in order, instead of racing for SQLite's
+//! write [`Tx`] holds the owned guard from its start to its commit (or rollback), so
+//! write transactions queue in that mutex, in order, instead of racing for SQLite's
 //! lock (a deferred transaction that read first would fail with SQLITE_BUSY when it
 //! tries to write). **Reads** take one connection of a small read-only pool for the
 //! life of their [`Tx`] and open a deferred transaction, so every read sees one
 //! consistent snapshot and, in WAL mode, never waits for the writer.
+//!
+//! **Group commit** (file databases): write transactions that run close together
+//! share one SQLite transaction. The first opens it with `BEGIN IMMEDIATE`; each runs
+//! inside a `SAVEPOINT` of its own, so one that fails or is dropped rolls back only its
+//! own work (`ROLLBACK TO`). Its commit `RELEASE`s the savepoint, lets go of the
+//! writer's mutex, and waits until the group is committed: only then does it return,
+//! so a caller never answers for, or publishes, a change that is not in the WAL. The
+//! group's first commit spawns a committer task that yields once, so that every task
+//! ready to run gets its turn (and joins the group if it writes), then takes the mutex
+//! and commits. A task of its own, so a member's cancellation cannot strand the group.
+//! Each commit costs a write of every page it changed to the WAL, and a create changes
+//! about seven (the tasks table, its three indexes, the event log, the board's seq):
+//! shared by a group, those writes, and the WAL locks around them, are paid once per
+//! group instead of once per write. If the group's `COMMIT` fails, every member's
+//! commit fails. Members see the work of earlier members of their group, which
+//! commits or fails with theirs; readers see none of it before the commit.
 //!
 //! **Durability:** `synchronous=NORMAL` in WAL keeps every committed transaction
 //! across a crash of the process (`kill -9`); only an OS crash or power loss can lose
@@ -35,7 +51,9 @@
 //! every commit appending to fresh file pages, which costs the kernel more than
 //! overwriting cached ones. So when the WAL holds [`RESTART_AFTER_FRAMES`] or more,
 //! the thread takes the writer's mutex itself (write transactions queue behind it as
-//! they would behind any other) and runs `wal_checkpoint(RESTART)`: it copies the few
+//! they would behind any other), commits the open group if there is one (its members
+//! have all committed their part, or they would hold the mutex), and runs
+//! `wal_checkpoint(RESTART)`: it copies the few
 //! frames written since the PASSIVE one and waits, briefly, for readers still on the
 //! old WAL, so the next write starts the WAL from its beginning. No tokio worker ever
 //! blocks on it. TRUNCATE is not used: starting over in a file of the same size
@@ -44,7 +62,8 @@
 //!
 //! **`:memory:`** (and `mode=memory`): each connection to an in-memory database is its
 //! own database, so one connection serves reads and writes alike, behind the writer's
-//! mutex.
+//! mutex, and each write transaction commits alone (a read on that connection would
+//! otherwise see a group's uncommitted work).
 //!
 //! **Migrations** are the files of `migrations/sqlite/`, embedded, applied in order
 //! and tracked in `PRAGMA user_version`. A database created by the earlier sqlx-based
@@ -59,7 +78,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore, watch};
 
 use super::{IdempotentRecord, Store, Tx};
 use crate::core::{Error, Result, time};
@@ -90,7 +109,10 @@ const STOP_WAIT: Duration = Duration::from_secs(2);
 pub struct SqliteStore {
     /// The one connection every write transaction queues for (and, for `:memory:`,
     /// every read too).
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Writer>>,
+    /// Whether write transactions commit in groups (not for `:memory:`, whose reads
+    /// share the writer's connection and must not see a group's uncommitted work).
+    group_commit: bool,
     /// Read-only connections; `None` for `:memory:`, whose reads use the writer.
     readers: Option<Arc<ReaderPool>>,
     /// WAL bookkeeping and the checkpoint thread; `None` for `:memory:`.
@@ -153,7 +175,8 @@ impl SqliteStore {
                 prepare(&conn)?;
                 migrate(&conn)?;
                 Ok(SqliteStore {
-                    writer: Arc::new(Mutex::new(conn)),
+                    writer: Arc::new(Mutex::new(Writer::new(conn))),
+                    group_commit: false,
                     readers: None,
                     wal: None,
                 })
@@ -179,10 +202,13 @@ impl SqliteStore {
                 writer.pragma_update(None, "wal_autocheckpoint", 0)?;
                 migrate(&writer)?;
                 writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-                let writer = Arc::new(Mutex::new(writer));
+                // A group's savepoints journal in memory, never in a temporary file.
+                writer.pragma_update(None, "temp_store", "MEMORY")?;
+                let writer = Arc::new(Mutex::new(Writer::new(writer)));
                 let wal = Wal::start(&path, writer.clone())?;
                 Ok(SqliteStore {
                     writer,
+                    group_commit: true,
                     readers: Some(Arc::new(ReaderPool::new(path))),
                     wal: Some(wal),
                 })
@@ -324,7 +350,7 @@ enum Signal {
 }
 
 impl Wal {
-    fn start(path: &std::path::Path, writer: Arc<Mutex<Connection>>) -> Result<Self> {
+    fn start(path: &std::path::Path, writer: Arc<Mutex<Writer>>) -> Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -387,7 +413,7 @@ impl WalShared {
     }
 }
 
-fn checkpoint_loop(conn: &Connection, writer: &Mutex<Connection>, shared: &WalShared, wake: &mpsc::Receiver<Signal>) {
+fn checkpoint_loop(conn: &Connection, writer: &Mutex<Writer>, shared: &WalShared, wake: &mpsc::Receiver<Signal>) {
     let mut seen = 0;
     loop {
         match wake.recv_timeout(CHECKPOINT_EVERY) {
@@ -407,17 +433,25 @@ fn checkpoint_loop(conn: &Connection, writer: &Mutex<Connection>, shared: &WalSh
             }
         };
         if frames >= RESTART_AFTER_FRAMES {
-            // No write transaction is open while this guard is held, so RESTART waits
-            // only for readers, and only as long as the busy timeout lets it.
-            let _writes_wait = writer.blocking_lock();
-            let restarted = conn
-                .busy_timeout(RESTART_WAIT)
-                .and_then(|()| checkpoint(conn, "RESTART"))
-                .and_then(|_| conn.busy_timeout(BUSY_TIMEOUT));
-            if let Err(e) = restarted {
-                tracing::warn!(error = %e, "WAL restart failed");
-            }
+            restart(conn, writer);
         }
+    }
+}
+
+/// Copies the rest of the WAL and has the next write start it over, holding the
+/// writer's mutex meanwhile. A group whose members have all committed may be open:
+/// it is committed first (its committer task then finds nothing to do).
+fn restart(conn: &Connection, writer: &Mutex<Writer>) {
+    let mut writes_wait = writer.blocking_lock();
+    writes_wait.commit_open_group();
+    // No write transaction is open while the guard is held, so RESTART waits only
+    // for readers, and only as long as the busy timeout lets it.
+    let restarted = conn
+        .busy_timeout(RESTART_WAIT)
+        .and_then(|()| checkpoint(conn, "RESTART"))
+        .and_then(|_| conn.busy_timeout(BUSY_TIMEOUT));
+    if let Err(e) = restarted {
+        tracing::warn!(error = %e, "WAL restart failed");
     }
 }
 
@@ -431,38 +465,184 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
     Ok(frames)
 }
 
+/// The write connection and the group its open transaction holds, if any.
+struct Writer {
+    conn: Connection,
+    group: Option<Group>,
+    /// The generation the next group gets.
+    next_generation: u64,
+}
+
+/// Write transactions that share one SQLite transaction, each in a savepoint of its
+/// own, committed together.
+struct Group {
+    generation: u64,
+    /// The group's outcome, sent once, when it committed or failed.
+    done: watch::Sender<Option<Result<(), Arc<str>>>>,
+    /// Whether a member has committed, and so a committer task is on its way.
+    committing: bool,
+}
+
+impl Writer {
+    fn new(conn: Connection) -> Self {
+        Writer {
+            conn,
+            group: None,
+            next_generation: 0,
+        }
+    }
+
+    /// The generation of the group a new write transaction joins: the open one, or
+    /// a new one after `BEGIN IMMEDIATE`.
+    fn join(&mut self) -> Result<u64> {
+        if let Some(group) = &self.group {
+            if !self.conn.is_autocommit() {
+                return Ok(group.generation);
+            }
+            // SQLite rolled the transaction back by itself (it does after some errors).
+            self.fail("SQLite rolled the transaction back");
+        }
+        if !self.conn.is_autocommit() {
+            // Left open by a rollback that failed: try again before reuse.
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.group = Some(Group {
+            generation,
+            done: watch::channel(None).0,
+            committing: false,
+        });
+        Ok(generation)
+    }
+
+    /// The open group, if it is generation `generation`.
+    fn group(&mut self, generation: u64) -> Option<&mut Group> {
+        self.group.as_mut().filter(|g| g.generation == generation)
+    }
+
+    /// Commits the open group, if there is one, and tells its members how it went.
+    /// Only for a holder of the writer's mutex that is not a member: then every member
+    /// of the open group has committed its part (one that had not would hold the mutex,
+    /// or would have rolled the group back when dropped). Answers whether it committed.
+    fn commit_open_group(&mut self) -> bool {
+        if self.group.is_none() {
+            return false;
+        }
+        if self.conn.is_autocommit() {
+            self.fail("SQLite rolled the transaction back");
+            return false;
+        }
+        if let Err(e) = self.conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])) {
+            tracing::error!(error = %e, "SQLite group commit failed");
+            self.fail(&format!("commit failed: {e}"));
+            return false;
+        }
+        if let Some(group) = self.group.take() {
+            group.done.send_replace(Some(Ok(())));
+        }
+        true
+    }
+
+    /// Ends the open group without committing: rolls it back and tells its members.
+    fn fail(&mut self, why: &str) {
+        if let Some(group) = self.group.take() {
+            if !self.conn.is_autocommit()
+                && let Err(e) = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]))
+            {
+                tracing::error!(error = %e, "SQLite rollback failed");
+            }
+            group.done.send_replace(Some(Err(why.into())));
+        }
+    }
+}
+
+/// Commits group `generation` once every write transaction that was ready to run has
+/// had its turn. A task of its own, so that no member's cancellation strands the group.
+async fn commit_group(writer: Arc<Mutex<Writer>>, generation: u64, wal: Option<Arc<WalShared>>) {
+    // Let every task that is ready run first: those that write join the group.
+    tokio::task::yield_now().await;
+    let mut w = writer.lock().await;
+    if w.group(generation).is_none() {
+        return; // committed by the checkpointer, or failed; its members were told
+    }
+    if w.commit_open_group() {
+        drop(w);
+        if let Some(wal) = wal {
+            wal.committed();
+        }
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
         let conn = match &self.readers {
             Some(pool) => Conn::Reader(pool.take().await?),
-            None => Conn::Writer(self.writer.clone().lock_owned().await),
+            None => Conn::Writer(Some(self.writer.clone().lock_owned().await)),
         };
         SqliteTx::begin(conn, "BEGIN", None)
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        let conn = Conn::Writer(self.writer.clone().lock_owned().await);
-        SqliteTx::begin(conn, "BEGIN IMMEDIATE", self.wal.as_ref().map(|w| w.shared.clone()))
+        let mut guard = self.writer.clone().lock_owned().await;
+        let wal = self.wal.as_ref().map(|w| w.shared.clone());
+        if !self.group_commit {
+            return SqliteTx::begin(Conn::Writer(Some(guard)), "BEGIN IMMEDIATE", wal);
+        }
+        let generation = guard.join()?;
+        if let Err(e) = guard
+            .conn
+            .prepare_cached("SAVEPOINT member")
+            .and_then(|mut s| s.execute([]))
+        {
+            if guard.group(generation).is_some_and(|g| !g.committing) {
+                guard.fail("its first member could not begin");
+            }
+            return Err(e.into());
+        }
+        Ok(Box::new(SqliteTx {
+            conn: Conn::Writer(Some(guard)),
+            wal,
+            member: Some(Member {
+                generation,
+                writer: self.writer.clone(),
+            }),
+        }))
     }
 }
 
 enum Conn {
-    /// The writer (or the one `:memory:` connection), held for the transaction.
-    Writer(OwnedMutexGuard<Connection>),
+    /// The writer (or the one `:memory:` connection), held for the transaction; taken
+    /// by a group member's commit.
+    Writer(Option<OwnedMutexGuard<Writer>>),
     Reader(Lent),
+}
+
+/// What a write transaction in a group knows of it.
+struct Member {
+    generation: u64,
+    writer: Arc<Mutex<Writer>>,
 }
 
 struct SqliteTx {
     conn: Conn,
     /// Told of each commit, for the checkpointer; `None` for reads and `:memory:`.
     wal: Option<Arc<WalShared>>,
+    /// Set for a write transaction that is a member of a group.
+    member: Option<Member>,
 }
 
 impl SqliteTx {
+    /// A transaction of its own on `conn` (a read, or a write on `:memory:`).
     fn begin(conn: Conn, begin: &str, wal: Option<Arc<WalShared>>) -> Result<Box<dyn Tx>> {
-        let tx = SqliteTx { conn, wal };
-        let db = tx.db();
+        let tx = SqliteTx {
+            conn,
+            wal,
+            member: None,
+        };
+        let db = tx.conn();
         if !db.is_autocommit() {
             // Left open by a transaction whose rollback failed: try again before reuse.
             db.execute_batch("ROLLBACK")?;
@@ -471,10 +651,61 @@ impl SqliteTx {
         Ok(Box::new(tx))
     }
 
-    fn db(&self) -> &Connection {
+    /// The connection, for the statements of an open transaction. One SQLite rolled
+    /// back by itself (it does after some errors) is not used further: each statement
+    /// would commit on its own.
+    fn db(&self) -> Result<&Connection> {
+        let db = self.conn();
+        if db.is_autocommit() {
+            return Err(Error::Internal("SQLite rolled the transaction back".into()));
+        }
+        Ok(db)
+    }
+
+    fn conn(&self) -> &Connection {
         match &self.conn {
-            Conn::Writer(guard) => guard,
+            Conn::Writer(guard) => &guard.as_ref().expect("the writer is held until commit").conn,
             Conn::Reader(lent) => lent.conn.as_ref().expect("a lent connection is present until drop"),
+        }
+    }
+
+    /// A member's commit: folds its savepoint into the group's transaction, lets the
+    /// writer go to the next write, and waits for the group to commit.
+    async fn commit_member(&mut self, member: Member) -> Result<()> {
+        let Conn::Writer(slot) = &mut self.conn else {
+            unreachable!("members hold the writer");
+        };
+        let mut guard = slot.take().expect("the writer is held until commit");
+        if let Err(e) = guard
+            .conn
+            .prepare_cached("RELEASE member")
+            .and_then(|mut s| s.execute([]))
+        {
+            // Still a member: dropping it rolls its savepoint back.
+            *slot = Some(guard);
+            self.member = Some(member);
+            return Err(e.into());
+        }
+        let Some(group) = guard.group(member.generation) else {
+            return Err(Error::Internal(
+                "the write transaction's group ended before its commit".into(),
+            ));
+        };
+        let mut done = group.done.subscribe();
+        if !group.committing {
+            group.committing = true;
+            tokio::spawn(commit_group(member.writer.clone(), member.generation, self.wal.clone()));
+        }
+        drop(guard);
+        let outcome = done
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| Error::Internal("the write transaction's group ended unannounced".into()))?
+            .clone();
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(why)) => Err(Error::Internal(format!("group commit: {why}").into())),
+            None => unreachable!("waited for an outcome"),
         }
     }
 }
@@ -482,13 +713,47 @@ impl SqliteTx {
 impl Drop for SqliteTx {
     /// Dropped without commit (or after a failed one): roll back.
     fn drop(&mut self) {
-        let db = self.db();
-        if db.is_autocommit() {
+        let member = self.member.take();
+        let guard = match &mut self.conn {
+            Conn::Writer(Some(guard)) => guard,
+            Conn::Writer(None) => return, // a member that committed
+            Conn::Reader(lent) => {
+                let db = lent.conn.as_ref().expect("a lent connection is present until drop");
+                rollback(db);
+                return;
+            }
+        };
+        let Some(member) = member else {
+            rollback(&guard.conn);
             return;
+        };
+        let Some(group) = guard.group(member.generation) else {
+            return; // the group already failed, and rolled back
+        };
+        if !group.committing {
+            // No member has committed: the group's transaction holds only this one's work.
+            guard.fail("its only member rolled back");
+        } else if guard.conn.is_autocommit() {
+            guard.fail("SQLite rolled the transaction back");
+        } else if let Err(e) = guard
+            .conn
+            .prepare_cached("ROLLBACK TO member")
+            .and_then(|mut s| s.execute([]))
+            .and_then(|_| guard.conn.prepare_cached("RELEASE member")?.execute([]))
+        {
+            tracing::error!(error = %e, "SQLite rollback to a savepoint failed");
+            guard.fail("a member's rollback failed");
         }
-        if let Err(e) = db.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])) {
-            tracing::error!(error = %e, "SQLite rollback failed");
-        }
+    }
+}
+
+/// Rolls back the transaction `db` has open, if any; logs a failure.
+fn rollback(db: &Connection) {
+    if db.is_autocommit() {
+        return;
+    }
+    if let Err(e) = db.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([])) {
+        tracing::error!(error = %e, "SQLite rollback failed");
     }
 }
 
@@ -581,7 +846,7 @@ impl SqliteTx {
         params: impl rusqlite::Params,
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.db().prepare_cached(sql)?;
+        let mut stmt = self.db()?.prepare_cached(sql)?;
         let rows = stmt.query_map(params, map)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -593,11 +858,21 @@ impl SqliteTx {
         params: impl rusqlite::Params,
         map: impl FnOnce(&Row) -> rusqlite::Result<T>,
     ) -> Result<Option<T>> {
-        Ok(self.db().prepare_cached(sql)?.query_row(params, map).optional()?)
+        Ok(self.db()?.prepare_cached(sql)?.query_row(params, map).optional()?)
+    }
+
+    /// The one row `sql` yields (none is an error), through `map`.
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        Ok(self.db()?.prepare_cached(sql)?.query_row(params, map)?)
     }
 
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
-        self.db().prepare_cached(sql)?.execute(params)?;
+        self.db()?.prepare_cached(sql)?.execute(params)?;
         Ok(())
     }
 }
@@ -697,10 +972,11 @@ impl Tx for SqliteTx {
     async fn task_count(&mut self, list_id: &str) -> Result<usize> {
         // Positions are dense, so the length is the last position + 1: answered from the
         // (list_id, position) index without scanning the list.
-        let n: i64 = self
-            .db()
-            .prepare_cached("SELECT COALESCE(MAX(position) + 1, 0) FROM tasks WHERE list_id = ?")?
-            .query_row([list_id], |r| r.get(0))?;
+        let n: i64 = self.one(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM tasks WHERE list_id = ?",
+            [list_id],
+            |r| r.get(0),
+        )?;
         Ok(usize::try_from(n).unwrap_or_default())
     }
 
@@ -808,10 +1084,11 @@ impl Tx for SqliteTx {
     }
 
     async fn next_seq(&mut self, board_id: &str) -> Result<u64> {
-        let seq: i64 = self
-            .db()
-            .prepare_cached("UPDATE boards SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")?
-            .query_row([board_id], |r| r.get(0))?;
+        let seq: i64 = self.one(
+            "UPDATE boards SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+            [board_id],
+            |r| r.get(0),
+        )?;
         Ok(u64_of(seq))
     }
 
@@ -847,7 +1124,10 @@ impl Tx for SqliteTx {
         )
     }
 
-    async fn commit(self: Box<Self>) -> Result<()> {
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        if let Some(member) = self.member.take() {
+            return self.commit_member(member).await;
+        }
         // On failure the transaction is still open; dropping `self` rolls it back.
         self.execute("COMMIT", [])?;
         if let Some(wal) = &self.wal {
@@ -975,6 +1255,7 @@ mod tests {
             .writer
             .lock()
             .await
+            .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
@@ -1016,9 +1297,11 @@ mod tests {
         let (frames, total): (i64, i64) = {
             let writer = store.writer.lock().await;
             let frames = writer
+                .conn
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
                 .unwrap();
             let total = writer
+                .conn
                 .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
                 .unwrap();
             (frames, total)
@@ -1028,5 +1311,62 @@ mod tests {
             frames < commits,
             "{frames} frames in the WAL after {commits} commits of at least one frame each"
         );
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_commit_as_one_group_and_each_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::connect(dir.path().join("t.db").to_str().unwrap())
+                .await
+                .unwrap(),
+        );
+        let before = store.wal.as_ref().unwrap().shared.commits.load(Ordering::Relaxed);
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.write().await.unwrap();
+                tx.insert_user(&user(&format!("u{i}")), None).await.unwrap();
+                match i % 3 {
+                    0 => tx.commit().await.unwrap(),
+                    // A failed statement, then the drop: only this one's work goes.
+                    1 => assert!(tx.insert_user(&user(&format!("u{i}")), None).await.is_err()),
+                    _ => drop(tx),
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for i in 0..30 {
+            assert_eq!(user_exists(&store, &format!("u{i}")).await, i % 3 == 0, "u{i}");
+        }
+        let groups = store.wal.as_ref().unwrap().shared.commits.load(Ordering::Relaxed) - before;
+        assert!((1..10).contains(&groups), "10 commits took {groups} groups");
+    }
+
+    #[tokio::test]
+    async fn a_group_commits_even_if_the_member_that_started_it_is_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user("cancelled"), None).await.unwrap();
+        {
+            let commit = tx.commit();
+            tokio::pin!(commit);
+            assert!(futures_util::poll!(&mut commit).is_pending(), "waits for the group");
+        }
+        // Not committed yet, so readers do not see it...
+        assert!(!user_exists(&store, "cancelled").await);
+        // ...until the group's committer has run.
+        let mut tries = 0;
+        while !user_exists(&store, "cancelled").await {
+            tries += 1;
+            assert!(tries < 100, "the group never committed");
+            tokio::task::yield_now().await;
+        }
     }
 }
