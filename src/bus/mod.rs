@@ -123,7 +123,17 @@ impl Bus {
 
     /// Hands a committed event to every subscriber of its board, in publish order.
     pub fn publish(&self, event: Arc<SharedEvent>) {
-        let _ = self.fanout.send(event);
+        // A board nobody follows costs no trip to the fan-out thread. Whoever
+        // subscribes after this check reads the committed event from the log.
+        let followed = self
+            .boards
+            .lock()
+            .expect("bus lock")
+            .as_ref()
+            .is_some_and(|boards| boards.contains_key(event.board_id()));
+        if followed {
+            let _ = self.fanout.send(event);
+        }
     }
 
     /// Live events of one board from now on. After [`Bus::close`], a receiver that
