@@ -2,7 +2,8 @@
 //! (header, metadata, query, cookie) and call [`Auth::actor`]; core calls
 //! [`require_member`] before touching a board.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::core::{Actor, Error, Result};
 use crate::proto::v1::User;
@@ -21,11 +22,20 @@ pub struct Auth {
     /// the server listens on a loopback address, so the seed's walkthrough works
     /// locally while an exposed server demands tokens.
     guests: bool,
+    /// Token → user, for tokens seen valid. Tokens are issued when the database is
+    /// seeded and nothing changes them while the server runs, so a request need not
+    /// open a read transaction just to learn who it is. Only valid tokens are kept:
+    /// the map is as large as the user table at most.
+    known: Arc<Mutex<HashMap<String, User>>>,
 }
 
 impl Auth {
     pub fn new(store: Arc<dyn Store>, guests: bool) -> Self {
-        Auth { store, guests }
+        Auth {
+            store,
+            guests,
+            known: Arc::default(),
+        }
     }
 
     pub fn guests_allowed(&self) -> bool {
@@ -33,6 +43,15 @@ impl Auth {
     }
 
     pub async fn actor(&self, token: Option<&str>) -> Result<Actor> {
+        // The guest is kept under the empty key, which no real token can look up.
+        let key = match token {
+            Some(t) if !t.is_empty() => Some(t),
+            Some(_) => None,
+            None => self.guests.then_some(""),
+        };
+        if let Some(user) = key.and_then(|k| self.known.lock().expect("auth cache lock").get(k).cloned()) {
+            return Ok(Actor { user });
+        }
         let mut tx = self.store.read().await?;
         let user = match token {
             Some(token) => tx
@@ -49,6 +68,12 @@ impl Auth {
                 ));
             }
         };
+        if let Some(key) = key {
+            self.known
+                .lock()
+                .expect("auth cache lock")
+                .insert(key.to_owned(), user.clone());
+        }
         Ok(Actor { user })
     }
 

@@ -106,6 +106,42 @@ async fn a_bad_token_is_401_even_where_guests_are_allowed() {
 }
 
 #[tokio::test]
+async fn identities_are_remembered_without_mixing_them_up() {
+    let app = spawn_app().await;
+    // The guest is known (and remembered) first; an empty token still is no guest.
+    assert_eq!(app.get("/boards").await.status(), StatusCode::OK);
+    for query in ["/boards?token=", "/boards?token=bc_wrong"] {
+        let resp = app.http.get(app.url(query)).send().await.unwrap();
+        assert_ne!(resp.status(), StatusCode::OK, "{query} must not act as the guest");
+    }
+    // Each remembered token stays its own user, the second time as the first.
+    for _ in 0..2 {
+        for user in ["alice", "carol"] {
+            let boards = app
+                .request(Method::GET, "/boards", Some(user))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap();
+            let ids: Vec<&str> = boards["boards"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["id"].as_str().unwrap())
+                .collect();
+            let expected: &[&str] = if user == "alice" {
+                &["board-1", "board-2"]
+            } else {
+                &["board-2"]
+            };
+            assert_eq!(ids, expected, "{user}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn without_guest_access_every_request_needs_a_token() {
     let app = spawn_with(Config {
         guests: Some(false),
