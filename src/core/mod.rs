@@ -553,8 +553,17 @@ impl Core {
         if let Some(key) = key {
             key.remember(&mut *tx, response).await?;
         }
-        tx.commit().await?;
-        self.bus.publish(SharedEvent::new(event));
-        Ok(())
+        // Commit and publish run as a task of their own: the request may be dropped
+        // while its commit waits for the group (the client went away), and a change
+        // that commits must still reach the subscribers now, not when the board's
+        // next event makes them read the gap from the log.
+        let bus = self.bus.clone();
+        tokio::spawn(async move {
+            tx.commit().await?;
+            bus.publish(SharedEvent::new(event));
+            Ok(())
+        })
+        .await
+        .map_err(|e| Error::Internal(Box::new(e)))?
     }
 }
