@@ -18,8 +18,9 @@ SOURCES=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5
 PORT=3100
 trap 'pkill -f "boardcast serve --listen 127.0.0.1:$PORT" || true; pkill -f "nginx -p $WORK/nginx" || true' EXIT
 
-start_boardcast() {
-  rm -rf "$WORK/db" && mkdir -p "$WORK/db"
+start_boardcast() { # [keep]: reopen the existing database
+  [ "${1:-}" = keep ] || { rm -rf "$WORK/db" && mkdir -p "$WORK/db"; }
+  : >"$WORK/server.log"
   taskset -c 0 "$BIN/boardcast" serve --listen "127.0.0.1:$PORT" --database-url "$WORK/db/bench.db" \
     --max-streams-per-user 1000000 >"$WORK/server.log" 2>&1 &
   for _ in $(seq 50); do grep -q "dev token for carol" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
@@ -37,21 +38,30 @@ start_nchan() {
 
 stop_nchan() { kill "$(cat "$WORK/nginx/nginx.pid")"; sleep 0.5; }
 
-fanout() { # target transport
-  local target=$1 transport=$2 addr extra=()
+fanout() { # target transport [events rate results]
+  local target=$1 transport=$2 events=${3:-$M} rate=${4:-0} results=${5:-$RESULTS} addr extra=()
   if [ "$target" = boardcast ]; then start_boardcast; addr=127.0.0.1:$PORT; extra=(--token "$TOKEN");
   else start_nchan; addr=127.0.0.1:8090; fi
   sleep 0.5
   taskset -c 1 "$BIN/loadgen" fanout --target "$target" --addr "$addr" --transport "$transport" \
-    --subscribers "$N" --events "$M" --size 200 --server-pid "$SERVER_PID" --sources "$SOURCES" \
-    "${extra[@]}" --json | tee -a "$RESULTS"
+    --subscribers "$N" --events "$events" --rate "$rate" --size 200 --server-pid "$SERVER_PID" \
+    --sources "$SOURCES" "${extra[@]}" --json | tee -a "$results"
   if [ "$target" = boardcast ]; then stop_boardcast; else stop_nchan; fi
 }
 
-writes() { # via rate
+writes() { # via rate count [kill]
   start_boardcast
   taskset -c 1 "$BIN/loadgen" writes --addr "127.0.0.1:$PORT" --via "$1" --rate "$2" \
     --count "$3" --concurrency 64 --json | tee -a "$WORK/writes.jsonl"
+  if [ "${4:-}" != kill ]; then stop_boardcast; return; fi
+  # Durability: every acknowledged create (loadgen stops at the first failure) must
+  # survive kill -9, with its event: 5 seeded tasks + count, and seq = count.
+  kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  start_boardcast keep
+  DURABLE=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/boards/board-1" |
+    python3 -c 'import json,sys; b=json.load(sys.stdin); print(len(b["tasks"]), b["seq"])')
+  echo "after kill -9 and restart: $1 acknowledged $3 creates; board-1 holds (tasks, seq) = ($DURABLE)" |
+    tee "$WORK/durability.txt"
   stop_boardcast
 }
 
@@ -61,11 +71,16 @@ for transport in sse ws; do
 done
 fanout boardcast grpc
 fanout boardcast mixed
-writes rest 0 20000
+# One event at a time (5/s): each fan-out on its own, no backlog from earlier events.
+for transport in sse ws; do
+  fanout nchan "$transport" 40 5 "$WORK/paced.jsonl"
+  fanout boardcast "$transport" 40 5 "$WORK/paced.jsonl"
+done
+writes rest 0 20000 kill
 writes grpc 0 20000
 writes rest 2000 10000
 
-python3 - "$RESULTS" "$WORK/writes.jsonl" <<'PY'
+python3 - "$RESULTS" "$WORK/writes.jsonl" "$WORK/paced.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {(r["target"], r["transport"]): r for r in rows}
@@ -84,6 +99,13 @@ for transport in ("sse", "ws"):
         print(f"| {transport} | {b['deliveries_per_sec']/n['deliveries_per_sec']:.2f}× | "
               f"{b['latency_ms']['p99']/n['latency_ms']['p99']:.2f}× | "
               f"{b['rss_idle_bytes_per_conn']/n['rss_idle_bytes_per_conn']:.2f}× |")
+print("\n| paced, 5 events/s | server | p50 ms | p90 ms | p99 ms | max ms | lost | dup |")
+print("|---|---|---|---|---|---|---|---|")
+for l in open(sys.argv[3]):
+    r = json.loads(l)
+    lat = r["latency_ms"]
+    print(f"| {r['transport']} | {r['target']} | {lat['p50']:.1f} | {lat['p90']:.1f} | {lat['p99']:.1f} | "
+          f"{lat['max']:.1f} | {r['lost']} | {r['duplicated']} |")
 print("\n| writes | via | rate | writes/s | p50 ms | p99 ms |")
 print("|---|---|---|---|---|---|")
 for l in open(sys.argv[2]):
@@ -91,3 +113,4 @@ for l in open(sys.argv[2]):
     rate = "back to back" if not w["rate"] else f"{w['rate']:.0f}/s"
     print(f"| {w['count']} | {w['via']} | {rate} | {w['writes_per_sec']:,.0f} | {w['latency_ms']['p50']:.2f} | {w['latency_ms']['p99']:.2f} |")
 PY
+cat "$WORK/durability.txt"
