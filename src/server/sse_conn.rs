@@ -159,7 +159,10 @@ fn head(response: &Response<Body>, extra: &[(&str, &str)]) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     let date = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()));
     let date = date.iter().map(|d| (&header::DATE, d));
-    for (name, value) in response.headers().iter().chain(date) {
+    // The framing headers are ours to write (`extra`), never the handler's too.
+    let framing = [header::CONTENT_LENGTH, header::TRANSFER_ENCODING, header::CONNECTION];
+    let headers = response.headers().iter().filter(|(name, _)| !framing.contains(name));
+    for (name, value) in headers.chain(date) {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
