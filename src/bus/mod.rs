@@ -89,7 +89,7 @@ pub struct Bus {
     /// Per-board senders; `None` once the bus is closed for shutdown.
     boards: Arc<Boards>,
     /// Events on their way to the fan-out thread, in publish order.
-    fanout: std::sync::mpsc::Sender<Arc<SharedEvent>>,
+    fanout: std::sync::mpsc::Sender<BoardEvent>,
 }
 
 impl Bus {
@@ -109,8 +109,9 @@ impl Bus {
             .name("boardcast-fanout".into())
             .spawn(move || {
                 // Ends when the bus, and with it the sending side, is dropped.
+                // Each event's wire forms are built here, off the request's path.
                 while let Ok(event) = events.recv() {
-                    send(&shared, event);
+                    send(&shared, SharedEvent::new(event));
                 }
             })
             .expect("spawn the fan-out thread");
@@ -122,15 +123,16 @@ impl Bus {
     }
 
     /// Hands a committed event to every subscriber of its board, in publish order.
-    pub fn publish(&self, event: Arc<SharedEvent>) {
-        // A board nobody follows costs no trip to the fan-out thread. Whoever
-        // subscribes after this check reads the committed event from the log.
+    pub fn publish(&self, event: BoardEvent) {
+        // A board nobody follows costs no trip to the fan-out thread (nor building
+        // the event's wire forms). Whoever subscribes after this check reads the
+        // committed event from the log.
         let followed = self
             .boards
             .lock()
             .expect("bus lock")
             .as_ref()
-            .is_some_and(|boards| boards.contains_key(event.board_id()));
+            .is_some_and(|boards| boards.contains_key(&event.board_id));
         if followed {
             let _ = self.fanout.send(event);
         }
@@ -176,12 +178,12 @@ fn send(boards: &Boards, event: Arc<SharedEvent>) {
 mod tests {
     use super::*;
 
-    fn event(board: &str, seq: u64) -> Arc<SharedEvent> {
-        SharedEvent::new(BoardEvent {
+    fn event(board: &str, seq: u64) -> BoardEvent {
+        BoardEvent {
             seq,
             board_id: board.into(),
             ..Default::default()
-        })
+        }
     }
 
     #[tokio::test]

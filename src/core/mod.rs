@@ -19,7 +19,7 @@ pub use error::{Error, Result};
 pub use stream::{Resume, StreamItem, Subscription};
 
 use crate::auth;
-use crate::bus::{Bus, SharedEvent};
+use crate::bus::Bus;
 use crate::proto::v1::{
     BoardEvent, ChangesResponse, CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse,
     GetBoardRequest, GetBoardResponse, GetTaskRequest, GetTaskResponse, ListBoardsResponse, ListTasksRequest,
@@ -560,7 +560,7 @@ impl Core {
         let bus = self.bus.clone();
         tokio::spawn(async move {
             tx.commit().await?;
-            bus.publish(SharedEvent::new(event));
+            bus.publish(event);
             Ok(())
         })
         .await
