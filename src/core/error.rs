@@ -108,12 +108,6 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Error::Internal(Box::new(e))
-    }
-}
-
 impl From<prost::DecodeError> for Error {
     fn from(e: prost::DecodeError) -> Self {
         Error::Internal(Box::new(e))
