@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{Error, Result};
-pub use stream::{Resume, StreamItem, Subscription};
+pub use stream::{BATCH, Resume, StreamItem, Subscription};
 
 use crate::auth;
 use crate::bus::Bus;

@@ -24,6 +24,11 @@ use crate::store::Store;
 /// Events read from the log per query while catching up.
 const PAGE: u32 = 256;
 
+/// Most items a transport takes into one write after a wake-up (see
+/// [`Subscription::ready`]): large enough to empty a burst in few writes, small
+/// enough that one subscriber's turn stays short.
+pub const BATCH: usize = 64;
+
 /// Where a subscriber wants to start on one board.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resume {

@@ -18,8 +18,8 @@ use futures_util::stream;
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 use crate::bus::sse_frame;
-use crate::core::{Actor, Error, Resume, StreamItem, Subscription};
-use crate::proto::v1::{Connected, StreamNotice, stream_notice::Notice};
+use crate::core::{Actor, BATCH, Error, Resume, StreamItem, Subscription};
+use crate::proto::v1::{Connected, Reset, StreamNotice, stream_notice::Notice};
 use crate::server::AppState;
 
 /// Reconnect delay suggested to `EventSource`, in ms.
@@ -158,9 +158,6 @@ fn respond(sub: Subscription, connected: Connected, multi: bool, heartbeat_ms: u
     response
 }
 
-/// Most events put into one body chunk.
-const BATCH_FRAMES: usize = 64;
-
 async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     if let Some(first) = st.first.take() {
         return Some(first);
@@ -175,7 +172,7 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     let first = item_frame(st, item)?;
     // Whatever else is already waiting goes out in the same chunk (and write).
     let mut batch: Option<Vec<u8>> = None;
-    for _ in 1..BATCH_FRAMES {
+    for _ in 1..BATCH {
         if st.done {
             break;
         }
@@ -193,22 +190,11 @@ fn item_frame(st: &mut Stream, item: crate::core::Result<Option<StreamItem>>) ->
         } else {
             event.sse_frame()
         }),
-        Ok(Some(StreamItem::Reset(reset))) => {
-            let id = if st.multi {
-                multi_id(&st.sub)
-            } else {
-                reset.seq.to_string()
-            };
-            Some(notice_frame(&id, Notice::Reset(reset)))
-        }
+        Ok(Some(StreamItem::Reset(reset))) => Some(reset_frame(st, reset)),
+        // A lagged stream ends after telling the client where to resume.
         Ok(Some(StreamItem::Lagged(reset))) => {
             st.done = true;
-            let id = if st.multi {
-                multi_id(&st.sub)
-            } else {
-                reset.seq.to_string()
-            };
-            Some(notice_frame(&id, Notice::Reset(reset)))
+            Some(reset_frame(st, reset))
         }
         Ok(Some(StreamItem::Snapshot(_))) => None,
         // The end, even when met while draining: what was gathered goes out first.
@@ -222,6 +208,15 @@ fn item_frame(st: &mut Stream, item: crate::core::Result<Option<StreamItem>>) ->
             None
         }
     }
+}
+
+fn reset_frame(st: &Stream, reset: Reset) -> Bytes {
+    let id = if st.multi {
+        multi_id(&st.sub)
+    } else {
+        reset.seq.to_string()
+    };
+    notice_frame(&id, Notice::Reset(reset))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
 use super::extract::token;
-use crate::core::{Actor, Error, Resume, StreamItem, Subscription};
+use crate::core::{Actor, BATCH, Error, Resume, StreamItem, Subscription};
 use crate::presence::{ConnId, Inbox, Mailbox, color_of, frame};
 use crate::proto::v1::client_message::Message as In;
 use crate::proto::v1::server_message::Message as Out;
@@ -41,8 +41,6 @@ const RATE_PER_SEC: f64 = 100.0;
 const RATE_BURST: f64 = 200.0;
 /// Room messages waiting for a slow connection before it is closed (1013).
 const MAILBOX_FRAMES: usize = 256;
-/// Most board events put into one write.
-const BATCH_FRAMES: usize = 64;
 
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
@@ -236,7 +234,7 @@ impl Connection {
                 Wake::Board(item) => {
                     let mut step = conn.on_board_item(item, &mut out);
                     // Whatever else is already waiting goes out in the same write.
-                    while step.is_ok() && out.len() < BATCH_FRAMES {
+                    while step.is_ok() && out.len() < BATCH {
                         let Some(item) = conn.sub.as_mut().and_then(Subscription::ready) else {
                             break;
                         };

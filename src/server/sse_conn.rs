@@ -76,7 +76,6 @@ pub(super) async fn serve_first(
         let _ = io.shutdown().await;
         return None;
     }
-    let keep_alive = keep_alive && version == Version::HTTP_11;
     if Box::pin(answer(&mut io, response, keep_alive)).await.is_err() || !keep_alive {
         let _ = io.shutdown().await;
         return None;
@@ -108,6 +107,7 @@ fn parse_head(buf: &[u8]) -> Head {
     if len != buf.len() || !is_stream_path(path) {
         return Head::Other;
     }
+    // Only HTTP/1.1 is kept alive here (an HTTP/1.0 stream runs until close anyway).
     let mut keep_alive = minor == 1;
     let mut builder = Request::builder().method(Method::GET).uri(path).version(if minor == 1 {
         Version::HTTP_11
@@ -122,13 +122,10 @@ fn parse_head(buf: &[u8]) -> Head {
         {
             return Head::Other;
         }
-        if name.eq_ignore_ascii_case("connection") {
-            let value = String::from_utf8_lossy(h.value).to_ascii_lowercase();
-            if value.contains("close") {
-                keep_alive = false;
-            } else if value.contains("keep-alive") {
-                keep_alive = true;
-            }
+        if name.eq_ignore_ascii_case("connection")
+            && String::from_utf8_lossy(h.value).to_ascii_lowercase().contains("close")
+        {
+            keep_alive = false;
         }
         builder = builder.header(name, h.value);
     }
