@@ -112,7 +112,11 @@ async fn identities_are_remembered_without_mixing_them_up() {
     assert_eq!(app.get("/boards").await.status(), StatusCode::OK);
     for query in ["/boards?token=", "/boards?token=bc_wrong"] {
         let resp = app.http.get(app.url(query)).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{query} must not act as the guest");
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "{query} must not act as the guest"
+        );
     }
     // Each remembered token stays its own user, the second time as the first.
     for _ in 0..2 {
