@@ -10,7 +10,7 @@ set -euo pipefail
 N=${1:-10000}
 M=${2:-200}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin boardcast --bin loadgen
+cargo build --release --quiet -p boardcast -p loadgen
 BIN=target/release
 WORK=$(mktemp -d)
 RESULTS="$WORK/results.jsonl"

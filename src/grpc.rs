@@ -7,12 +7,12 @@ use std::pin::Pin;
 use futures_util::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::app::AppState;
 use crate::auth;
 use crate::core::{Actor, Error, Resume, StreamItem};
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
 use crate::proto::v1::*;
 use crate::proto::{SubscribeMessage, SubscribeResponse};
-use crate::server::AppState;
 
 /// The gRPC services, routed by path, ready to sit beside the HTTP gateway.
 pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error::Error + Send + Sync>> {
@@ -23,7 +23,7 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::gateway::MAX_BODY_BYTES);
+    let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::app::limits::MAX_BODY_BYTES);
     Ok(tonic::service::Routes::new(board)
         .add_service(health_service)
         .add_service(reflection().build_v1()?)

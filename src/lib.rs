@@ -5,6 +5,9 @@
 //! `grpc` (tonic), both served by `server` on one port. `auth` resolves identities; `config` holds the flags.
 //! See docs/ARCHITECTURE.md.
 
+#![forbid(unsafe_code)]
+
+pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod config;
@@ -16,5 +19,6 @@ pub mod proto;
 pub mod server;
 pub mod store;
 
+pub use app::AppState;
 pub use config::Config;
-pub use server::{AppState, Application};
+pub use server::Application;

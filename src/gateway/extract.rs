@@ -6,10 +6,10 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 
-use super::MAX_BODY_BYTES;
+use crate::app::AppState;
+use crate::app::limits::MAX_BODY_BYTES;
 use crate::auth::{self, TOKEN_COOKIE};
 use crate::core::{Actor, Error};
-use crate::server::AppState;
 
 /// The caller, from `Authorization: Bearer`, else `?token=`, else the token cookie,
 /// else the guest when guests are allowed.

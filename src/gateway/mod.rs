@@ -15,11 +15,9 @@ use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::routing::get;
 
+use crate::app::AppState;
+use crate::app::limits::MAX_BODY_BYTES;
 use crate::core::Error;
-use crate::server::AppState;
-
-/// Largest request body accepted on any route.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     rest::routes()

@@ -10,9 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 
 use super::extract::query_number;
+use crate::app::AppState;
 use crate::core::{Actor, Error, MAX_POLL_WAIT, time};
 use crate::proto::v1::PollResponse;
-use crate::server::AppState;
 
 type Params = Query<HashMap<String, String>>;
 

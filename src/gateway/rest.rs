@@ -8,12 +8,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::extract::{IdempotencyKey, IfMatch, JsonBody, etag};
+use crate::app::AppState;
 use crate::core::{Actor, Error};
 use crate::proto::v1::{
     CreateTaskRequest, DeleteTaskRequest, GetBoardRequest, GetTaskRequest, ListTasksRequest, MoveTaskRequest, Task,
     UpdateTaskRequest,
 };
-use crate::server::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

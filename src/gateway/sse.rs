@@ -17,10 +17,10 @@ use bytes::Bytes;
 use futures_util::stream;
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
+use crate::app::AppState;
 use crate::bus::sse_frame;
 use crate::core::{Actor, BATCH, Error, Resume, StreamItem, Subscription};
 use crate::proto::v1::{Connected, Reset, StreamNotice, stream_notice::Notice};
-use crate::server::AppState;
 
 /// Reconnect delay suggested to `EventSource`, in ms.
 const RETRY_MS: u32 = 2000;

@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::app::AppState;
 use crate::core::Error;
 use crate::proto::v1::{DevUser, DevUsersResponse};
-use crate::server::AppState;
 
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");

@@ -20,6 +20,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
 use super::extract::token;
+use crate::app::AppState;
 use crate::core::{Actor, BATCH, Error, Resume, StreamItem, Subscription};
 use crate::presence::{ConnId, Inbox, Mailbox, color_of, frame};
 use crate::proto::v1::client_message::Message as In;
@@ -28,7 +29,6 @@ use crate::proto::v1::{
     Ack, CursorMoved, ErrorFrame, Pong, Presence, StreamNotice, UserStoppedTyping, UserTyping, Viewer, Welcome,
     stream_notice::Notice,
 };
-use crate::server::AppState;
 
 /// Largest frame or message a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;

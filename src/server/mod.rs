@@ -15,22 +15,13 @@ use axum::http::header::CONTENT_TYPE;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use crate::app::AppState;
 use crate::auth::Auth;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::core::{self, Core};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Everything a request handler may need, built once at start-up and passed in.
-#[derive(Clone)]
-pub struct AppState {
-    pub core: Arc<Core>,
-    pub auth: Auth,
-    /// WebSocket rooms and who is in them.
-    pub presence: Arc<crate::presence::Presence>,
-    pub config: Arc<Config>,
-}
 
 /// A bound, ready server. `build` binds (so port 0 resolves before `run`), opens and
 /// seeds the database; `run` serves until the shutdown future completes.

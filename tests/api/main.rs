@@ -1,6 +1,9 @@
 //! Black-box tests: each spawns a server on port 0 with a fresh database and talks to
 //! it over real sockets (HTTP/1.1, h2c gRPC), as a client would.
 
+// Tests may unwrap: a panic there is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod cli;
 mod concurrency;
