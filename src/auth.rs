@@ -1,16 +1,13 @@
-//! Identities and board access. Transports pull a token out of their own framing
-//! (header, metadata, query, cookie) and call [`Auth::actor`]; core calls
-//! [`require_member`] before touching a board.
+//! Identity: which user a request is. Transports pull a token out of their own
+//! framing (header, metadata, query, cookie) and call [`Auth::actor`]; what that user
+//! may do on a board is core's rule (`core::access`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::core::{Actor, Error, Result};
+use crate::core::{Actor, Error, GUEST_ID, Result};
 use crate::proto::v1::User;
-use crate::store::{Store, Tx};
-
-/// The identity of token-less requests when guest access is on (loopback listeners).
-pub const GUEST_ID: &str = "guest";
+use crate::store::Store;
 
 /// The cookie a browser may carry its token in.
 pub const TOKEN_COOKIE: &str = "boardcast_token";
@@ -97,16 +94,6 @@ pub fn bearer(header: &str) -> Result<&str> {
     match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
         _ => Err(Error::Unauthenticated("Authorization must be `Bearer <token>`".into())),
-    }
-}
-
-pub async fn require_member(tx: &mut dyn Tx, actor: &Actor, board_id: &str) -> Result<()> {
-    if tx.is_member(board_id, &actor.user.id).await? {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied {
-            board_id: board_id.to_owned(),
-        })
     }
 }
 

@@ -3,7 +3,9 @@
 
 use prost::Message;
 
-use super::{Actor, Error, Result, validate};
+use super::mutation::Op;
+use super::validate::RequestId;
+use super::{Actor, Error, Result};
 use crate::store::{IdempotentRecord, Tx};
 
 /// One mutation's request id, bound to what was asked.
@@ -14,23 +16,19 @@ pub struct RequestKey<'a> {
 }
 
 impl<'a> RequestKey<'a> {
-    /// `None` when the request carries no id. The fingerprint is the operation's name
-    /// and the encoded request, request id included (it is the same on a retry).
-    pub fn new(actor: &'a Actor, op: &str, key: &'a str, request: &impl Message) -> Result<Option<Self>> {
-        if key.is_empty() {
-            return Ok(None);
-        }
-        validate::request_id(key)?;
-        let mut fingerprint = op.as_bytes().to_vec();
+    /// The fingerprint is the operation's name and the encoded request, request id
+    /// included (it is the same on a retry).
+    pub fn new(actor: &'a Actor, op: Op, key: RequestId<'a>, request: &impl Message) -> Result<Self> {
+        let mut fingerprint = op.name().as_bytes().to_vec();
         fingerprint.push(0);
         request
             .encode(&mut fingerprint)
             .map_err(|e| Error::Internal(Box::new(e)))?;
-        Ok(Some(RequestKey {
+        Ok(RequestKey {
             actor: &actor.user.id,
-            key,
+            key: key.as_str(),
             fingerprint,
-        }))
+        })
     }
 
     /// The first result, if this request id was used before.

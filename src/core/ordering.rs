@@ -1,16 +1,28 @@
 //! Dense 0-based ordering of tasks within a list. Pure functions over the list's task
 //! ids in order; the core applies their result to the store.
 
+use super::validate::Position;
 use crate::proto::v1::TaskPosition;
 
-/// Where `position` lands in a list that has `len` tasks: negative values are rejected
-/// by validation before this, anything past the end clamps to the end, and no position
-/// at all appends.
-pub fn clamp(position: Option<i32>, len: usize) -> usize {
-    match position {
-        Some(p) => usize::try_from(p).unwrap_or(0).min(len),
-        None => len,
-    }
+/// Where `position` lands in a list that has `len` tasks: anything past the end clamps
+/// to the end, and no position at all appends.
+pub fn clamp(position: Option<Position>, len: usize) -> usize {
+    position.map_or(len, |p| p.index().min(len))
+}
+
+/// Puts `id` at `position` in a list whose order is `before` (taking it out first if
+/// it is there): its new index, and the siblings that shifted.
+pub fn place(list_id: &str, before: &[String], id: &str, position: Option<Position>) -> (usize, Vec<TaskPosition>) {
+    let mut after: Vec<String> = before.iter().filter(|t| *t != id).cloned().collect();
+    let index = clamp(position, after.len());
+    after.insert(index, id.to_owned());
+    (index, shifted(list_id, before, &after, id))
+}
+
+/// Takes `id` out of a list whose order is `before`: the siblings that closed the gap.
+pub fn remove(list_id: &str, before: &[String], id: &str) -> Vec<TaskPosition> {
+    let after: Vec<String> = before.iter().filter(|t| *t != id).cloned().collect();
+    shifted(list_id, before, &after, id)
 }
 
 /// Every task of `after` whose index differs from its index in `before` (or that is new
@@ -43,11 +55,38 @@ mod tests {
 
     #[test]
     fn clamp_appends_and_clamps_past_the_end() {
+        let at = |p| Position::parse(Some(p)).unwrap();
         assert_eq!(clamp(None, 3), 3);
-        assert_eq!(clamp(Some(0), 3), 0);
-        assert_eq!(clamp(Some(2), 3), 2);
-        assert_eq!(clamp(Some(99), 3), 3);
-        assert_eq!(clamp(Some(-1), 3), 0);
+        assert_eq!(clamp(at(0), 3), 0);
+        assert_eq!(clamp(at(2), 3), 2);
+        assert_eq!(clamp(at(99), 3), 3);
+    }
+
+    #[test]
+    fn place_inserts_or_reorders_and_reports_shifted_siblings() {
+        let at = |p| Position::parse(Some(p)).unwrap();
+        let before = ids(&["a", "b", "c"]);
+        // a newcomer at the front shifts everyone
+        let (index, s) = place("l", &before, "x", at(0));
+        assert_eq!(index, 0);
+        let got: Vec<_> = s.iter().map(|p| (p.task_id.as_str(), p.position)).collect();
+        assert_eq!(got, vec![("a", 1), ("b", 2), ("c", 3)]);
+        // moving c to the front within the list
+        let (index, s) = place("l", &before, "c", at(0));
+        assert_eq!(index, 0);
+        let got: Vec<_> = s.iter().map(|p| (p.task_id.as_str(), p.position)).collect();
+        assert_eq!(got, vec![("a", 1), ("b", 2)]);
+        // a position past the end of the list without the task clamps to its end
+        let (index, s) = place("l", &before, "a", at(9));
+        assert_eq!(index, 2);
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn remove_closes_the_gap() {
+        let s = remove("l", &ids(&["a", "b", "c"]), "a");
+        let got: Vec<_> = s.iter().map(|p| (p.task_id.as_str(), p.position)).collect();
+        assert_eq!(got, vec![("b", 0), ("c", 1)]);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! dev users with random tokens. Written once, the first time the server opens an
 //! empty database, in one transaction.
 
+use super::GUEST_ID;
 use super::{Result, time};
-use crate::auth::GUEST_ID;
 use crate::proto::v1::{Board, BoardList, Task, User};
 use crate::store::Store;
 

@@ -1,4 +1,7 @@
-//! Field rules for task input. Each failure names the lowerCamelCase field at fault.
+//! Field rules for task input, as types: a [`Title`], [`Description`], [`Position`]
+//! or [`RequestId`] exists only once its raw value passed the rule, so the operations
+//! that build or change a task cannot be handed unchecked input. Each failure names
+//! the lowerCamelCase field at fault.
 
 use super::error::{Error, Result};
 
@@ -6,40 +9,94 @@ pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
 pub const REQUEST_ID_MAX_CHARS: usize = 200;
 
-/// A title is trimmed, then must hold 1 to 200 characters.
-pub fn title(raw: &str) -> Result<String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(Error::invalid("title", "title must not be empty"));
+/// A task title: trimmed, 1 to 200 characters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Title(String);
+
+impl Title {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err(Error::invalid("title", "title must not be empty"));
+        }
+        let n = t.chars().count();
+        if n > TITLE_MAX_CHARS {
+            return Err(Error::invalid(
+                "title",
+                format!("title must be at most {TITLE_MAX_CHARS} characters (got {n})"),
+            ));
+        }
+        Ok(Title(t.to_owned()))
     }
-    let n = t.chars().count();
-    if n > TITLE_MAX_CHARS {
-        return Err(Error::invalid(
-            "title",
-            format!("title must be at most {TITLE_MAX_CHARS} characters (got {n})"),
-        ));
+
+    pub fn into_string(self) -> String {
+        self.0
     }
-    Ok(t.to_owned())
 }
 
-pub fn description(raw: &str) -> Result<String> {
-    let n = raw.chars().count();
-    if n > DESCRIPTION_MAX_CHARS {
-        return Err(Error::invalid(
-            "description",
-            format!("description must be at most {DESCRIPTION_MAX_CHARS} characters (got {n})"),
-        ));
+/// A task description: up to 10,000 characters, kept as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let n = raw.chars().count();
+        if n > DESCRIPTION_MAX_CHARS {
+            return Err(Error::invalid(
+                "description",
+                format!("description must be at most {DESCRIPTION_MAX_CHARS} characters (got {n})"),
+            ));
+        }
+        Ok(Description(raw.to_owned()))
     }
-    Ok(raw.to_owned())
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
-pub fn position(p: Option<i32>) -> Result<Option<i32>> {
-    match p {
-        Some(p) if p < 0 => Err(Error::invalid(
-            "position",
-            format!("position must be 0 or more (got {p})"),
-        )),
-        p => Ok(p),
+/// Where a task should go in its list: 0-based; past the end means the end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Position(usize);
+
+impl Position {
+    /// `None` (no position asked for) stays `None`: the task is appended.
+    pub fn parse(raw: Option<i32>) -> Result<Option<Self>> {
+        match raw {
+            None => Ok(None),
+            Some(p) => usize::try_from(p)
+                .map(|p| Some(Position(p)))
+                .map_err(|_| Error::invalid("position", format!("position must be 0 or more (got {p})"))),
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A client's request id (idempotency key): at most 200 printable characters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestId<'a>(&'a str);
+
+impl<'a> RequestId<'a> {
+    /// `None` when the request carries no id (an empty string).
+    pub fn parse(raw: &'a str) -> Result<Option<Self>> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let n = raw.chars().count();
+        if n > REQUEST_ID_MAX_CHARS || raw.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "requestId",
+                format!("requestId must be at most {REQUEST_ID_MAX_CHARS} printable characters"),
+            ));
+        }
+        Ok(Some(RequestId(raw)))
+    }
+
+    pub fn as_str(&self) -> &'a str {
+        self.0
     }
 }
 
@@ -51,50 +108,40 @@ pub fn required(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn request_id(id: &str) -> Result<()> {
-    let n = id.chars().count();
-    if n > REQUEST_ID_MAX_CHARS || id.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "requestId",
-            format!("requestId must be at most {REQUEST_ID_MAX_CHARS} printable characters"),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn title_is_trimmed_and_bounded() {
-        assert_eq!(title("  hi  ").unwrap(), "hi");
-        assert_eq!(title(" \t ").unwrap_err().field(), Some("title"));
-        assert!(title(&"é".repeat(200)).is_ok());
-        let err = title(&"x".repeat(201)).unwrap_err();
+        assert_eq!(Title::parse("  hi  ").unwrap().into_string(), "hi");
+        assert_eq!(Title::parse(" \t ").unwrap_err().field(), Some("title"));
+        assert!(Title::parse(&"é".repeat(200)).is_ok());
+        let err = Title::parse(&"x".repeat(201)).unwrap_err();
         assert!(err.to_string().contains("at most 200"), "{err}");
     }
 
     #[test]
     fn description_counts_characters_not_bytes() {
-        assert!(description(&"é".repeat(10_000)).is_ok());
+        assert!(Description::parse(&"é".repeat(10_000)).is_ok());
         assert_eq!(
-            description(&"x".repeat(10_001)).unwrap_err().field(),
+            Description::parse(&"x".repeat(10_001)).unwrap_err().field(),
             Some("description")
         );
     }
 
     #[test]
     fn negative_position_names_the_field() {
-        assert_eq!(position(Some(-1)).unwrap_err().field(), Some("position"));
-        assert_eq!(position(Some(0)).unwrap(), Some(0));
-        assert_eq!(position(None).unwrap(), None);
+        assert_eq!(Position::parse(Some(-1)).unwrap_err().field(), Some("position"));
+        assert_eq!(Position::parse(Some(0)).unwrap(), Some(Position(0)));
+        assert_eq!(Position::parse(None).unwrap(), None);
     }
 
     #[test]
     fn request_id_rejects_control_characters_and_length() {
-        assert!(request_id("abc-123").is_ok());
-        assert!(request_id("a\nb").is_err());
-        assert!(request_id(&"k".repeat(201)).is_err());
+        assert_eq!(RequestId::parse("abc-123").unwrap().unwrap().as_str(), "abc-123");
+        assert_eq!(RequestId::parse("").unwrap(), None);
+        assert!(RequestId::parse("a\nb").is_err());
+        assert!(RequestId::parse(&"k".repeat(201)).is_err());
     }
 }

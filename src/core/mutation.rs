@@ -1,0 +1,163 @@
+//! The one pipeline every mutation goes through, so each operation reads as its rule
+//! alone:
+//!
+//! 1. [`Core::begin`]: the request id becomes a [`RequestKey`] (the typed operation
+//!    and the encoded request), the write transaction opens, and a retry of a request
+//!    already applied gets its first answer back without applying it again;
+//! 2. the operation applies its rule through [`Pending::tx`];
+//! 3. [`Pending::commit`]: the change is appended to the board's log under its next
+//!    seq, the answer is remembered under the request id, the transaction commits and
+//!    only then is the event published.
+//!
+//! A [`Pending`] dropped before step 3 (a rule refused the change) rolls back: an
+//! error writes nothing and appends no event.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use prost::Message;
+
+use super::idempotency::RequestKey;
+use super::validate::RequestId;
+use super::{Actor, Core, Error, Result, time};
+use crate::bus::Bus;
+use crate::proto::v1::{
+    BoardEvent, CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse, MoveTaskRequest,
+    MoveTaskResponse, UpdateTaskRequest, UpdateTaskResponse, board_event::Payload,
+};
+use crate::store::Tx;
+
+/// The operations that change a board. An operation's name is part of its request
+/// fingerprint, so one request id cannot stand for two different operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    CreateTask,
+    UpdateTask,
+    MoveTask,
+    DeleteTask,
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::CreateTask => "CreateTask",
+            Op::UpdateTask => "UpdateTask",
+            Op::MoveTask => "MoveTask",
+            Op::DeleteTask => "DeleteTask",
+        }
+    }
+}
+
+/// A request that changes a board: which operation it is and what it answers.
+pub trait Mutation: Message {
+    const OP: Op;
+    type Response: Message + Default;
+    /// The client's request id; empty when it sent none.
+    fn request_id(&self) -> &str;
+}
+
+macro_rules! mutations {
+    ($($request:ty => $response:ty, $op:expr;)*) => {$(
+        impl Mutation for $request {
+            const OP: Op = $op;
+            type Response = $response;
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+        }
+    )*};
+}
+
+mutations! {
+    CreateTaskRequest => CreateTaskResponse, Op::CreateTask;
+    UpdateTaskRequest => UpdateTaskResponse, Op::UpdateTask;
+    MoveTaskRequest => MoveTaskResponse, Op::MoveTask;
+    DeleteTaskRequest => DeleteTaskResponse, Op::DeleteTask;
+}
+
+/// What [`Core::begin`] found: a request to apply, or the answer it had the first time.
+pub(super) enum Begun<'a, M: Mutation> {
+    Fresh(Pending<'a, M>),
+    Replayed(M::Response),
+}
+
+/// A mutation whose write transaction is open and whose request id is not yet used.
+pub(super) struct Pending<'a, M: Mutation> {
+    tx: Box<dyn Tx>,
+    actor: &'a Actor,
+    request_id: &'a str,
+    key: Option<RequestKey<'a>>,
+    bus: Arc<Bus>,
+    _op: PhantomData<fn() -> M>,
+}
+
+impl Core {
+    /// Opens a mutation: validates the request id, opens the write transaction and
+    /// replays the first answer when this request was applied before.
+    pub(super) async fn begin<'a, M: Mutation>(&self, actor: &'a Actor, req: &'a M) -> Result<Begun<'a, M>> {
+        let key = RequestId::parse(req.request_id())?
+            .map(|id| RequestKey::new(actor, M::OP, id, req))
+            .transpose()?;
+        let mut tx = self.store.write().await?;
+        if let Some(key) = &key
+            && let Some(first) = key.replay(&mut *tx).await?
+        {
+            return Ok(Begun::Replayed(first));
+        }
+        Ok(Begun::Fresh(Pending {
+            tx,
+            actor,
+            request_id: req.request_id(),
+            key,
+            bus: self.bus.clone(),
+            _op: PhantomData,
+        }))
+    }
+}
+
+impl<M: Mutation> Pending<'_, M> {
+    /// The mutation's transaction, for its rule to read and write through.
+    pub fn tx(&mut self) -> &mut dyn Tx {
+        &mut *self.tx
+    }
+
+    /// Appends `payload` to `board_id`'s log, builds the answer from the event's seq,
+    /// remembers it under the request id, commits, and only then publishes the event:
+    /// subscribers never see a change that could still roll back.
+    pub async fn commit(
+        mut self,
+        board_id: &str,
+        payload: Payload,
+        respond: impl FnOnce(u64) -> M::Response,
+    ) -> Result<M::Response> {
+        let event = BoardEvent {
+            seq: self.tx.next_seq(board_id).await?,
+            board_id: board_id.to_owned(),
+            occurred_at: Some(time::from_millis(time::now_millis())),
+            actor: self.actor.user.id.clone(),
+            request_id: self.request_id.to_owned(),
+            payload: Some(payload),
+        };
+        self.tx.append_event(&event).await?;
+        let response = respond(event.seq);
+        if let Some(key) = self.key {
+            key.remember(&mut *self.tx, &response).await?;
+        }
+        // Commit and publish run as a task of their own: the request may be dropped
+        // while its commit waits for the group (the client went away), and a change
+        // that commits must still reach the subscribers now, not when the board's
+        // next event makes them read the gap from the log.
+        let (tx, bus) = (self.tx, self.bus);
+        tokio::spawn(async move {
+            tx.commit().await?;
+            bus.publish(event);
+            Ok::<_, Error>(())
+        })
+        .await
+        .map_err(|e| Error::Internal(Box::new(e)))??;
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests;
