@@ -83,6 +83,7 @@ impl Error {
 
     /// Turns a version conflict into the precondition failure HTTP reports when the
     /// expected version came from `If-Match` rather than the body.
+    #[must_use]
     pub fn into_precondition(self) -> Self {
         match self {
             Error::VersionConflict { id, expected, current } => Error::PreconditionFailed { id, expected, current },

@@ -115,7 +115,7 @@ impl Core {
         }
         match tokio::time::timeout(wait, live.recv()).await {
             // An event (or a lag, which also means events): read them from the log.
-            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+            Ok(Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
                 self.changes(actor, board_id, after).await
             }
             // Timed out, or the server is shutting down.

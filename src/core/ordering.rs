@@ -50,7 +50,7 @@ mod tests {
     use super::*;
 
     fn ids(s: &[&str]) -> Vec<String> {
-        s.iter().map(|s| s.to_string()).collect()
+        s.iter().map(ToString::to_string).collect()
     }
 
     #[test]

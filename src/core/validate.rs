@@ -76,7 +76,7 @@ impl Position {
 }
 
 /// A client's request id (idempotency key): at most 200 printable characters.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RequestId<'a>(&'a str);
 
 impl<'a> RequestId<'a> {
