@@ -85,7 +85,7 @@ impl Auth {
 
     /// The seeded users and their tokens, printed at start-up for development.
     pub async fn dev_credentials(&self) -> Result<Vec<(User, String)>> {
-        self.store.read().await?.users_with_tokens().await
+        Ok(self.store.read().await?.users_with_tokens().await?)
     }
 }
 

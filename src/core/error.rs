@@ -103,14 +103,59 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Internal(Box::new(e))
+/// The store's failures, as clients see them: a database URL the store cannot use is
+/// the operator's to fix and says so; anything else is internal (and logged, with the
+/// store's message, where the error is rendered).
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Self {
+        use crate::store::Error as Store;
+        match e {
+            Store::InvalidUrl { .. } | Store::Unsupported { .. } => Error::invalid("databaseUrl", e.to_string()),
+            Store::Sqlite(_)
+            | Store::Decode(_)
+            | Store::SchemaTooNew { .. }
+            | Store::NoWal { .. }
+            | Store::RolledBack
+            | Store::GroupEnded { .. }
+            | Store::GroupFailed(_)
+            | Store::Readers(_)
+            | Store::Thread(_) => Error::Internal(Box::new(e)),
+        }
     }
 }
 
-impl From<prost::DecodeError> for Error {
-    fn from(e: prost::DecodeError) -> Self {
-        Error::Internal(Box::new(e))
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[tokio::test]
+    async fn a_database_url_the_store_cannot_use_is_a_database_url_error() {
+        for (bad, message) in [
+            (
+                "sqlite:a.db?mode=ro",
+                "bad SQLite URL `sqlite:a.db?mode=ro`: unsupported mode `ro` (rwc, rw or memory)",
+            ),
+            (
+                "sqlite:a.db?cache=shared",
+                "bad SQLite URL `sqlite:a.db?cache=shared`: unknown parameter `cache`",
+            ),
+            ("sqlite:", "bad SQLite URL `sqlite:`: no file path"),
+            (
+                "sqlite://?mode=rwc",
+                "bad SQLite URL `sqlite://?mode=rwc`: no file path",
+            ),
+            (
+                "postgres://localhost/boardcast",
+                "PostgreSQL is not supported yet; use a sqlite: URL or a file path",
+            ),
+        ] {
+            let Err(e) = crate::store::connect(bad).await else {
+                panic!("{bad} was accepted")
+            };
+            let e = Error::from(e);
+            assert_eq!(e.field(), Some("databaseUrl"), "{bad}");
+            assert_eq!(e.code(), "invalid_argument", "{bad}");
+            assert_eq!(e.to_string(), message, "{bad}");
+        }
     }
 }

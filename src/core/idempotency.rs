@@ -35,7 +35,11 @@ impl<'a> RequestKey<'a> {
     pub async fn replay<R: Message + Default>(&self, tx: &mut dyn Tx) -> Result<Option<R>> {
         match tx.idempotent(self.actor, self.key).await? {
             None => Ok(None),
-            Some(rec) if rec.fingerprint == self.fingerprint => Ok(Some(R::decode(rec.response.as_slice())?)),
+            Some(rec) if rec.fingerprint == self.fingerprint => {
+                // A stored response that no longer decodes is the store's failure.
+                let response = R::decode(rec.response.as_slice()).map_err(crate::store::Error::from)?;
+                Ok(Some(response))
+            }
             Some(_) => Err(Error::IdempotencyKeyReused {
                 key: self.key.to_owned(),
             }),
@@ -47,7 +51,8 @@ impl<'a> RequestKey<'a> {
             fingerprint: self.fingerprint,
             response: response.encode_to_vec(),
         };
-        tx.remember(self.actor, self.key, &record, super::time::now_millis())
-            .await
+        Ok(tx
+            .remember(self.actor, self.key, &record, super::time::now_millis())
+            .await?)
     }
 }

@@ -37,7 +37,10 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
-        let store = crate::store::connect(&config.database_url).await?;
+        // Through core's error, so a bad `databaseUrl` reads as it always has.
+        let store = crate::store::connect(&config.database_url)
+            .await
+            .map_err(core::Error::from)?;
         if core::seed::seed_if_empty(store.as_ref()).await? {
             tracing::info!("seeded a new database: board-1, board-2, users alice, bob, carol");
         }

@@ -2,15 +2,17 @@
 //! (read a list's order, write positions, take the board's next seq, append the event)
 //! inside one transaction; a backend only knows its SQL. SQLite is the embedded
 //! default; a PostgreSQL backend slots in by implementing the same two traits.
+//! Failures are [`Error`]s of the store's own; core decides what each means to a client.
 
+mod error;
 mod sqlite;
 
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use crate::core::Result;
 use crate::proto::v1::{Board, BoardEvent, BoardList, Task, TaskPosition, User};
 
+pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
 
 /// Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:`,
@@ -18,10 +20,7 @@ pub use sqlite::SqliteStore;
 /// Runs migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Err(crate::core::Error::invalid(
-            "databaseUrl",
-            "PostgreSQL is not supported yet; use a sqlite: URL or a file path",
-        ));
+        return Err(Error::Unsupported { backend: "PostgreSQL" });
     }
     Ok(Arc::new(SqliteStore::connect(url).await?))
 }

@@ -1,0 +1,43 @@
+//! What the store can fail with. The store knows nothing of the service's error: core
+//! maps this onto it once (`From<store::Error> for core::Error`), where a database URL
+//! the store cannot use is the operator's to fix (`databaseUrl`) and the rest is
+//! internal.
+
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database URL does not parse, or asks for what the store does not do.
+    #[error("bad SQLite URL `{url}`: {why}")]
+    InvalidUrl { url: String, why: String },
+    /// The database URL names a backend this build does not have.
+    #[error("{backend} is not supported yet; use a sqlite: URL or a file path")]
+    Unsupported { backend: &'static str },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored row (an event, a remembered response) that does not decode.
+    #[error(transparent)]
+    Decode(#[from] prost::DecodeError),
+    /// The database was migrated by a newer build than this one.
+    #[error("the database is at schema version {found}, newer than this build's {known}")]
+    SchemaTooNew { found: i64, known: usize },
+    #[error("SQLite refused WAL mode for {path} (journal_mode is {mode})")]
+    NoWal { path: String, mode: String },
+    /// SQLite rolled the open transaction back by itself (it does after some errors).
+    #[error("SQLite rolled the transaction back")]
+    RolledBack,
+    /// A write transaction's group ended before telling it how its commit went.
+    #[error("the write transaction's group ended {when}")]
+    GroupEnded { when: &'static str },
+    /// The group a write transaction committed in failed to commit.
+    #[error("group commit: {0}")]
+    GroupFailed(Arc<str>),
+    /// The read pool's semaphore closed (it never is while the store lives).
+    #[error(transparent)]
+    Readers(#[from] tokio::sync::AcquireError),
+    /// The checkpoint thread could not be started.
+    #[error(transparent)]
+    Thread(std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,302 @@
+//! The SQL of [`Tx`]: each primitive core drives, as statements on the transaction's
+//! connection, each prepared once per connection and cached.
+
+use async_trait::async_trait;
+use prost::Message;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::rows::{board, i64_of, list, millis, task, task_columns, u64_of, user};
+use super::tx::SqliteTx;
+use crate::proto::v1::{Board, BoardEvent, BoardList, Task, TaskPosition, User};
+use crate::store::{IdempotentRecord, Result, Tx};
+
+impl SqliteTx {
+    /// Every row `sql` yields, each through `map`.
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.db()?.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, map)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The first row `sql` yields, if any, through `map`.
+    fn first<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        Ok(self.db()?.prepare_cached(sql)?.query_row(params, map).optional()?)
+    }
+
+    /// The one row `sql` yields (none is an error), through `map`.
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        Ok(self.db()?.prepare_cached(sql)?.query_row(params, map)?)
+    }
+
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        self.db()?.prepare_cached(sql)?.execute(params)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn user_by_token(&mut self, token: &str) -> Result<Option<User>> {
+        self.first("SELECT id, name FROM users WHERE token = ?", [token], user)
+    }
+
+    async fn user(&mut self, id: &str) -> Result<Option<User>> {
+        self.first("SELECT id, name FROM users WHERE id = ?", [id], user)
+    }
+
+    async fn users_with_tokens(&mut self) -> Result<Vec<(User, String)>> {
+        self.all(
+            "SELECT id, name, token FROM users WHERE token IS NOT NULL ORDER BY id",
+            [],
+            |r| Ok((user(r)?, r.get(2)?)),
+        )
+    }
+
+    async fn boards_of(&mut self, user_id: &str) -> Result<Vec<Board>> {
+        self.all(
+            "SELECT b.id, b.name, b.created_at FROM boards b
+             JOIN board_members m ON m.board_id = b.id
+             WHERE m.user_id = ? ORDER BY b.id",
+            [user_id],
+            board,
+        )
+    }
+
+    async fn board(&mut self, id: &str) -> Result<Option<Board>> {
+        self.first("SELECT id, name, created_at FROM boards WHERE id = ?", [id], board)
+    }
+
+    async fn is_member(&mut self, board_id: &str, user_id: &str) -> Result<bool> {
+        Ok(self
+            .first(
+                "SELECT 1 FROM board_members WHERE board_id = ? AND user_id = ?",
+                [board_id, user_id],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+
+    async fn lists(&mut self, board_id: &str) -> Result<Vec<BoardList>> {
+        self.all(
+            "SELECT id, board_id, name, position FROM lists WHERE board_id = ? ORDER BY position",
+            [board_id],
+            list,
+        )
+    }
+
+    async fn list(&mut self, id: &str) -> Result<Option<BoardList>> {
+        self.first(
+            "SELECT id, board_id, name, position FROM lists WHERE id = ?",
+            [id],
+            list,
+        )
+    }
+
+    async fn tasks(&mut self, board_id: &str, list_id: Option<&str>) -> Result<Vec<Task>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                task_columns!("t."),
+                " FROM tasks t JOIN lists l ON l.id = t.list_id
+                 WHERE t.board_id = ?1 AND (?2 IS NULL OR t.list_id = ?2)
+                 ORDER BY l.position, t.position, t.id"
+            ),
+            params![board_id, list_id],
+            task,
+        )
+    }
+
+    async fn task(&mut self, id: &str) -> Result<Option<Task>> {
+        self.first(
+            concat!("SELECT ", task_columns!(""), " FROM tasks WHERE id = ?"),
+            [id],
+            task,
+        )
+    }
+
+    async fn tasks_updated_since(&mut self, board_id: &str, since_ms: i64) -> Result<Vec<Task>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                task_columns!(""),
+                " FROM tasks WHERE board_id = ? AND updated_at > ? ORDER BY updated_at, id"
+            ),
+            params![board_id, since_ms],
+            task,
+        )
+    }
+
+    async fn task_count(&mut self, list_id: &str) -> Result<usize> {
+        // Positions are dense, so the length is the last position + 1: answered from the
+        // (list_id, position) index without scanning the list.
+        let n: i64 = self.one(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM tasks WHERE list_id = ?",
+            [list_id],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+
+    async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>> {
+        self.all(
+            "SELECT id FROM tasks WHERE list_id = ? ORDER BY position, id",
+            [list_id],
+            |r| r.get(0),
+        )
+    }
+
+    async fn last_seq(&mut self, board_id: &str) -> Result<u64> {
+        let seq: Option<i64> = self.first("SELECT last_seq FROM boards WHERE id = ?", [board_id], |r| r.get(0))?;
+        Ok(u64_of(seq.unwrap_or_default()))
+    }
+
+    async fn events_after(&mut self, board_id: &str, after: u64, limit: u32) -> Result<Vec<BoardEvent>> {
+        let bodies: Vec<Vec<u8>> = self.all(
+            "SELECT body FROM events WHERE board_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            params![board_id, i64_of(after), limit],
+            |r| r.get(0),
+        )?;
+        bodies.iter().map(|b| Ok(BoardEvent::decode(b.as_slice())?)).collect()
+    }
+
+    async fn insert_user(&mut self, user: &User, token: Option<&str>) -> Result<()> {
+        self.execute(
+            "INSERT INTO users (id, name, token) VALUES (?, ?, ?)",
+            params![user.id, user.name, token],
+        )
+    }
+
+    async fn insert_board(&mut self, board: &Board, members: &[&str]) -> Result<()> {
+        self.execute(
+            "INSERT INTO boards (id, name, created_at) VALUES (?, ?, ?)",
+            params![board.id, board.name, millis(board.created_at.as_ref())],
+        )?;
+        for member in members {
+            self.execute(
+                "INSERT INTO board_members (board_id, user_id) VALUES (?, ?)",
+                params![board.id, member],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn insert_list(&mut self, list: &BoardList) -> Result<()> {
+        self.execute(
+            "INSERT INTO lists (id, board_id, name, position) VALUES (?, ?, ?, ?)",
+            params![list.id, list.board_id, list.name, list.position],
+        )
+    }
+
+    async fn insert_task(&mut self, t: &Task) -> Result<()> {
+        self.execute(
+            concat!(
+                "INSERT INTO tasks (",
+                task_columns!(""),
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            params![
+                t.id,
+                t.board_id,
+                t.list_id,
+                t.title,
+                t.description,
+                t.position,
+                i64_of(t.version),
+                millis(t.created_at.as_ref()),
+                millis(t.updated_at.as_ref()),
+                t.created_by,
+            ],
+        )
+    }
+
+    async fn update_task(&mut self, t: &Task) -> Result<()> {
+        self.execute(
+            "UPDATE tasks SET board_id = ?, list_id = ?, title = ?, description = ?, position = ?,
+             version = ?, updated_at = ? WHERE id = ?",
+            params![
+                t.board_id,
+                t.list_id,
+                t.title,
+                t.description,
+                t.position,
+                i64_of(t.version),
+                millis(t.updated_at.as_ref()),
+                t.id,
+            ],
+        )
+    }
+
+    async fn delete_task(&mut self, id: &str) -> Result<()> {
+        self.execute("DELETE FROM tasks WHERE id = ?", [id])
+    }
+
+    async fn set_positions(&mut self, positions: &[TaskPosition]) -> Result<()> {
+        for p in positions {
+            self.execute(
+                "UPDATE tasks SET list_id = ?, position = ? WHERE id = ?",
+                params![p.list_id, p.position, p.task_id],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn next_seq(&mut self, board_id: &str) -> Result<u64> {
+        let seq: i64 = self.one(
+            "UPDATE boards SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+            [board_id],
+            |r| r.get(0),
+        )?;
+        Ok(u64_of(seq))
+    }
+
+    async fn append_event(&mut self, event: &BoardEvent) -> Result<()> {
+        self.execute(
+            "INSERT INTO events (board_id, seq, occurred_at, body) VALUES (?, ?, ?, ?)",
+            params![
+                event.board_id,
+                i64_of(event.seq),
+                millis(event.occurred_at.as_ref()),
+                event.encode_to_vec(),
+            ],
+        )
+    }
+
+    async fn idempotent(&mut self, actor: &str, key: &str) -> Result<Option<IdempotentRecord>> {
+        self.first(
+            "SELECT fingerprint, response FROM idempotency_keys WHERE actor = ? AND key = ?",
+            [actor, key],
+            |r| {
+                Ok(IdempotentRecord {
+                    fingerprint: r.get(0)?,
+                    response: r.get(1)?,
+                })
+            },
+        )
+    }
+
+    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord, now_ms: i64) -> Result<()> {
+        self.execute(
+            "INSERT INTO idempotency_keys (actor, key, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
+            params![actor, key, record.fingerprint, record.response, now_ms],
+        )
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.commit_tx().await
+    }
+}

@@ -1,0 +1,91 @@
+//! Rows to protobuf messages and back: the row mappers, the task column list they
+//! share with the queries, and the conversions between SQLite's integers and the
+//! messages' versions, seqs and timestamps.
+
+use rusqlite::Row;
+
+use crate::core::time;
+use crate::proto::v1::{Board, BoardList, Task, User};
+
+pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        name: row.get(1)?,
+    })
+}
+
+pub(super) fn board(row: &Row) -> rusqlite::Result<Board> {
+    Ok(Board {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        created_at: Some(time::from_millis(row.get(2)?)),
+    })
+}
+
+pub(super) fn list(row: &Row) -> rusqlite::Result<BoardList> {
+    Ok(BoardList {
+        id: row.get(0)?,
+        board_id: row.get(1)?,
+        name: row.get(2)?,
+        position: row.get(3)?,
+    })
+}
+
+/// Reads the columns [`task_columns`] names, in that order.
+pub(super) fn task(row: &Row) -> rusqlite::Result<Task> {
+    Ok(Task {
+        id: row.get(0)?,
+        board_id: row.get(1)?,
+        list_id: row.get(2)?,
+        title: row.get(3)?,
+        description: row.get(4)?,
+        position: row.get(5)?,
+        version: u64_of(row.get(6)?),
+        created_at: Some(time::from_millis(row.get(7)?)),
+        updated_at: Some(time::from_millis(row.get(8)?)),
+        created_by: row.get(9)?,
+    })
+}
+
+/// SQLite integers are i64; versions and seqs are never negative.
+pub(super) fn u64_of(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or_default()
+}
+
+pub(super) fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(super) fn millis(ts: Option<&prost_types::Timestamp>) -> i64 {
+    ts.map(time::to_millis).unwrap_or_default()
+}
+
+/// The task columns, in the order [`task`] reads them; a macro so queries stay `&'static str`.
+macro_rules! task_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "board_id, ",
+            $p,
+            "list_id, ",
+            $p,
+            "title, ",
+            $p,
+            "description, ",
+            $p,
+            "position, ",
+            $p,
+            "version, ",
+            $p,
+            "created_at, ",
+            $p,
+            "updated_at, ",
+            $p,
+            "created_by"
+        )
+    };
+}
+
+pub(super) use task_columns;
