@@ -233,11 +233,15 @@ async fn one_stream_follows_several_boards_and_resumes_each_exactly() {
     let mut stream = sse(&app, "/events?boards=board-1,board-2").await;
     let connected = stream.next().await.unwrap();
     assert_eq!(connected.id.as_deref(), Some("board-1:0,board-2:0"));
-    app.create_task("list-todo", "b1 first").await;
-    app.create_task("list-backlog", "b2 first").await;
-    app.create_task("list-todo", "b1 second").await;
     let mut last_id = String::new();
-    for (board, seq) in [("board-1", 1), ("board-2", 1), ("board-1", 2)] {
+    // Each board's events are ordered, but two boards' are not ordered against each
+    // other, so each event is awaited before the next board changes.
+    for (board, seq, list) in [
+        ("board-1", 1, "list-todo"),
+        ("board-2", 1, "list-backlog"),
+        ("board-1", 2, "list-todo"),
+    ] {
+        app.create_task(list, &format!("{board} #{seq}")).await;
         let frame = stream.next_data().await.unwrap();
         let data = frame.json();
         assert_eq!(
