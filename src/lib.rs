@@ -18,6 +18,7 @@ pub mod presence;
 pub mod proto;
 pub mod server;
 pub mod store;
+pub mod time;
 
 pub use app::AppState;
 pub use config::Config;

@@ -4,7 +4,7 @@
 
 use rusqlite::Row;
 
-use crate::core::time;
+use crate::time;
 use crate::proto::v1::{Board, BoardList, Task, User};
 
 pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
