@@ -139,7 +139,7 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
             item = st.sub.next() => item,
             _ = st.heartbeat.tick() => return Some(sse::heartbeat()),
         };
-        match sse::item(item, &st.sub, st.ids) {
+        match sse::item(item, st.ids, || st.sub.positions()) {
             Step::Send(frame) => break frame,
             Step::Skip => {}
             Step::End { last, .. } => {
@@ -153,7 +153,7 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     let mut batch: Option<Vec<u8>> = None;
     let ids = st.ids;
     live::drain(&mut st.sub, 1, |item, sub| {
-        let (frame, more) = match sse::item(item, sub, ids) {
+        let (frame, more) = match sse::item(item, ids, || sub.positions()) {
             Step::Send(frame) => (Some(frame), true),
             Step::Skip => (None, true),
             Step::End { last, .. } => {

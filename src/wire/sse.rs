@@ -9,9 +9,8 @@
 use bytes::Bytes;
 
 use super::{Step, notice, resume};
-use crate::bus::SharedEvent;
-use crate::core::{Result, StreamItem, Subscription};
-use crate::proto::v1::{Connected, Reset, stream_notice::Notice};
+use crate::core::{Result, StreamItem};
+use crate::proto::v1::{BoardSeq, Connected, stream_notice::Notice};
 
 /// Reconnect delay suggested to `EventSource`, in ms.
 pub const RETRY_MS: u32 = 2000;
@@ -69,13 +68,21 @@ pub enum Ids {
 
 /// One stream item as SSE. A reset goes on; a lagged stream ends after telling the
 /// client where to resume; a snapshot is not an SSE item (skipped); the end of the
-/// subscription, or a failure, ends the stream.
-pub fn item(item: Result<Option<StreamItem>>, sub: &Subscription, ids: Ids) -> Step<Bytes, ()> {
+/// subscription, or a failure, ends the stream. `positions` are the subscriber's, as
+/// of this item (`Subscription::positions`), asked for only with [`Ids::Positions`].
+pub fn item(item: Result<Option<StreamItem>>, ids: Ids, positions: impl FnOnce() -> Vec<BoardSeq>) -> Step<Bytes, ()> {
+    let id = |seq: u64| match ids {
+        Ids::Seq => seq.to_string(),
+        Ids::Positions => resume::format(&positions()),
+    };
     match item {
-        Ok(Some(StreamItem::Event(event))) => Step::Send(event_frame(&event, sub, ids)),
-        Ok(Some(StreamItem::Reset(reset))) => Step::Send(reset_frame(reset, sub, ids)),
+        Ok(Some(StreamItem::Event(event))) => Step::Send(match ids {
+            Ids::Seq => event.shared_frame(|e| frame(&e.seq().to_string(), Some(e.type_name()), &e.json)),
+            Ids::Positions => frame(&id(event.seq()), Some(event.type_name()), &event.json),
+        }),
+        Ok(Some(StreamItem::Reset(reset))) => Step::Send(notice_frame(&id(reset.seq), Notice::Reset(reset))),
         Ok(Some(StreamItem::Lagged(reset))) => Step::End {
-            last: Some(reset_frame(reset, sub, ids)),
+            last: Some(notice_frame(&id(reset.seq), Notice::Reset(reset))),
             why: (),
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
@@ -87,25 +94,77 @@ pub fn item(item: Result<Option<StreamItem>>, sub: &Subscription, ids: Ids) -> S
     }
 }
 
-fn event_frame(event: &SharedEvent, sub: &Subscription, ids: Ids) -> Bytes {
-    match ids {
-        Ids::Seq => event.shared_frame(|e| frame(&e.seq().to_string(), Some(e.type_name()), &e.json)),
-        Ids::Positions => frame(&resume::format(&sub.positions()), Some(event.type_name()), &event.json),
-    }
-}
-
-fn reset_frame(reset: Reset, sub: &Subscription, ids: Ids) -> Bytes {
-    let id = match ids {
-        Ids::Seq => reset.seq.to_string(),
-        Ids::Positions => resume::format(&sub.positions()),
-    };
-    notice_frame(&id, Notice::Reset(reset))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::v1::BoardSeq;
+    use crate::bus::SharedEvent;
+    use crate::proto::v1::{BoardEvent, GetBoardResponse, Reset, TaskDeleted, board_event::Payload};
+
+    fn at(board_id: &str, seq: u64) -> BoardSeq {
+        BoardSeq {
+            board_id: board_id.into(),
+            seq,
+        }
+    }
+
+    fn event(seq: u64) -> StreamItem {
+        StreamItem::Event(SharedEvent::new(BoardEvent {
+            seq,
+            board_id: "b".into(),
+            payload: Some(Payload::TaskDeleted(TaskDeleted::default())),
+            ..Default::default()
+        }))
+    }
+
+    fn reset(seq: u64) -> Reset {
+        Reset {
+            board_id: "b".into(),
+            seq,
+            reason: "r".into(),
+        }
+    }
+
+    fn sent(step: Step<Bytes, ()>) -> String {
+        match step {
+            Step::Send(frame) => String::from_utf8(frame.to_vec()).unwrap(),
+            other => panic!("not sent: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_event_is_identified_by_its_seq_or_by_every_position() {
+        let one = sent(item(Ok(Some(event(3))), Ids::Seq, || unreachable!("not asked")));
+        assert!(
+            one.starts_with("id: 3\nevent: task_deleted\ndata: {\"seq\":3,"),
+            "{one}"
+        );
+        let many = sent(item(Ok(Some(event(3))), Ids::Positions, || {
+            vec![at("b", 3), at("c", 1)]
+        }));
+        assert!(many.starts_with("id: b:3,c:1\nevent: task_deleted\n"), "{many}");
+    }
+
+    #[test]
+    fn a_reset_goes_on_and_a_lag_ends_after_its_reset() {
+        assert!(
+            sent(item(Ok(Some(StreamItem::Reset(reset(2)))), Ids::Seq, Vec::new)).starts_with("id: 2\nevent: reset\n")
+        );
+        let Step::End { last: Some(last), .. } = item(Ok(Some(StreamItem::Lagged(reset(2)))), Ids::Seq, Vec::new)
+        else {
+            panic!("a lag ends the stream")
+        };
+        assert!(last.starts_with(b"id: 2\nevent: reset\n"));
+    }
+
+    /// A snapshot is skipped: it does not end the stream, unlike the end itself.
+    #[test]
+    fn a_snapshot_is_skipped_and_only_the_end_ends() {
+        let snapshot = StreamItem::Snapshot(GetBoardResponse::default());
+        assert_eq!(item(Ok(Some(snapshot)), Ids::Seq, Vec::new), Step::Skip);
+        assert_eq!(item(Ok(None), Ids::Seq, Vec::new), Step::End { last: None, why: () });
+        let failed = item(Err(crate::core::Error::Internal("x".into())), Ids::Seq, Vec::new);
+        assert_eq!(failed, Step::End { last: None, why: () });
+    }
 
     #[test]
     fn frames_carry_id_event_and_data() {

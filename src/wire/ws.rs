@@ -14,11 +14,11 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{Step, notice, resume};
 use crate::app::limits::{MAX_FRAME_BYTES, WS_RATE_PER_SEC};
-use crate::core::{Error, Result, StreamItem, Subscription};
+use crate::core::{Error, Result, StreamItem};
 use crate::proto::PayloadVisitor;
 use crate::proto::v1::client_message::Message as In;
 use crate::proto::v1::server_message::Message as Out;
-use crate::proto::v1::{Ack, ErrorFrame, ServerMessage, Task, stream_notice::Notice};
+use crate::proto::v1::{Ack, BoardSeq, ErrorFrame, ServerMessage, Task, stream_notice::Notice};
 
 /// The JSON text of a server message.
 pub fn frame(message: Out) -> Bytes {
@@ -166,7 +166,7 @@ impl Close {
     }
 
     /// The connection fell behind its board stream; the reason names where to resume.
-    pub fn lagged(positions: &[crate::proto::v1::BoardSeq]) -> Self {
+    pub fn lagged(positions: &[BoardSeq]) -> Self {
         Close::new(
             1013,
             format!("too slow: last delivered seq {}", resume::format(positions)),
@@ -174,7 +174,7 @@ impl Close {
     }
 
     /// The connection fell behind its room's messages.
-    pub fn room_backed_up(positions: &[crate::proto::v1::BoardSeq]) -> Self {
+    pub fn room_backed_up(positions: &[BoardSeq]) -> Self {
         let seqs = resume::format(positions);
         Close::new(
             1013,
@@ -200,13 +200,14 @@ impl Close {
 /// One board stream item for a socket: events and resets go out as text; a lagged
 /// subscriber hears its reset, then is closed (1013); the end of the subscription is
 /// the server going away (1001); a snapshot is not a WebSocket item (skipped).
-pub fn item(item: Result<Option<StreamItem>>, sub: &Subscription) -> Step<Bytes, Close> {
+/// `positions` are the subscriber's (`Subscription::positions`), asked for on a lag.
+pub fn item(item: Result<Option<StreamItem>>, positions: impl FnOnce() -> Vec<BoardSeq>) -> Step<Bytes, Close> {
     match item {
         Ok(Some(StreamItem::Event(event))) => Step::Send(event.json.clone()),
         Ok(Some(StreamItem::Reset(reset))) => Step::Send(notice(Notice::Reset(reset))),
         Ok(Some(StreamItem::Lagged(reset))) => Step::End {
             last: Some(notice(Notice::Reset(reset))),
-            why: Close::lagged(&sub.positions()),
+            why: Close::lagged(&positions()),
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
         Ok(None) => Step::End {
@@ -281,8 +282,41 @@ mod tests {
     }
 
     #[test]
+    fn a_lagged_socket_hears_its_reset_then_closes_1013_naming_its_positions() {
+        let lagged = StreamItem::Lagged(crate::proto::v1::Reset {
+            board_id: "board-1".into(),
+            seq: 7,
+            reason: "r".into(),
+        });
+        let positions = || {
+            vec![BoardSeq {
+                board_id: "board-1".into(),
+                seq: 7,
+            }]
+        };
+        let Step::End { last: Some(last), why } = item(Ok(Some(lagged)), positions) else {
+            panic!("a lag ends the socket")
+        };
+        assert_eq!(
+            &last[..],
+            br#"{"type":"reset","boardId":"board-1","seq":7,"reason":"r"}"#
+        );
+        assert_eq!(
+            (why.code, why.reason.as_str()),
+            (1013, "too slow: last delivered seq board-1:7")
+        );
+        assert_eq!(
+            item(Ok(None), Vec::new),
+            Step::End {
+                last: None,
+                why: Close::going_away()
+            }
+        );
+    }
+
+    #[test]
     fn close_reasons_name_the_limit_or_the_resume_point() {
-        let at = crate::proto::v1::BoardSeq {
+        let at = BoardSeq {
             board_id: "board-1".into(),
             seq: 7,
         };

@@ -183,10 +183,10 @@ impl Connection {
 
     fn on_board(&mut self, item: crate::core::Result<Option<StreamItem>>, out: &mut Vec<Bytes>) -> Flow {
         let Some(sub) = self.sub.as_mut() else { return Ok(()) };
-        let mut flow = push(frames::item(item, sub), out);
+        let mut flow = push(frames::item(item, || sub.positions()), out);
         if flow.is_ok() {
             live::drain(sub, out.len(), |item, sub| {
-                flow = push(frames::item(item, sub), out);
+                flow = push(frames::item(item, || sub.positions()), out);
                 flow.is_ok()
             });
         }
