@@ -1,6 +1,7 @@
 //! gRPC: `BoardService` over tonic, plus reflection (v1 and v1alpha) and
 //! `grpc.health.v1`. Each RPC takes the caller's identity from `authorization`
-//! metadata, calls core, and maps the error once, here.
+//! metadata, calls core, and answers with `crate::wire` (errors as `Status`, stream
+//! items as `SubscribeResponse`).
 
 use std::pin::Pin;
 
@@ -9,10 +10,12 @@ use tonic::{Request, Response, Status};
 
 use crate::app::AppState;
 use crate::auth;
-use crate::core::{Actor, Error, Resume, StreamItem};
+use crate::core::{Actor, Error, Resume};
+use crate::proto::SubscribeResponse;
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
 use crate::proto::v1::*;
-use crate::proto::{SubscribeMessage, SubscribeResponse};
+use crate::wire::Step;
+use crate::wire::error::grpc_status as status;
 
 /// The gRPC services, routed by path, ready to sit beside the HTTP gateway.
 pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error::Error + Send + Sync>> {
@@ -29,26 +32,6 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .into_axum_router())
-}
-
-pub fn status(err: Error) -> Status {
-    let code = match &err {
-        Error::InvalidArgument { .. } | Error::UnsupportedMediaType(_) | Error::IdempotencyKeyReused { .. } => {
-            tonic::Code::InvalidArgument
-        }
-        Error::NotFound { .. } => tonic::Code::NotFound,
-        Error::MethodNotAllowed { .. } => tonic::Code::Unimplemented,
-        Error::Unauthenticated(_) => tonic::Code::Unauthenticated,
-        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => tonic::Code::PermissionDenied,
-        Error::VersionConflict { .. } => tonic::Code::Aborted,
-        Error::PreconditionFailed { .. } => tonic::Code::FailedPrecondition,
-        Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } => tonic::Code::ResourceExhausted,
-        Error::Internal(source) => {
-            tracing::error!(error = %source, "internal error");
-            tonic::Code::Internal
-        }
-    };
-    Status::new(code, err.to_string())
 }
 
 pub struct Grpc {
@@ -113,21 +96,23 @@ impl BoardService for Grpc {
             .subscribe(&actor, boards, req.snapshot)
             .await
             .map_err(status)?;
-        let frame = |message| Ok(SubscribeResponse { message: Some(message) });
-        let stream = futures_util::stream::unfold(Some(sub), move |sub| async move {
-            let mut sub = sub?;
-            let item = match sub.next().await {
-                Ok(Some(StreamItem::Event(event))) => frame(SubscribeMessage::Event(event.proto.clone())),
-                Ok(Some(StreamItem::Snapshot(snapshot))) => frame(SubscribeMessage::Snapshot(snapshot)),
-                Ok(Some(StreamItem::Reset(reset))) => frame(SubscribeMessage::Reset(reset)),
-                Ok(Some(StreamItem::Lagged(reset))) => {
-                    return Some((Err(Status::resource_exhausted(reset.reason)), None));
-                }
-                // The bus closed: the server is shutting down.
-                Ok(None) => return Some((Err(Status::unavailable("server shutting down; resubscribe")), None)),
-                Err(e) => return Some((Err(status(e)), None)),
+        // The state is the subscription, or the status still to end the stream with.
+        let stream = futures_util::stream::unfold(Some(Ok(sub)), |state| async move {
+            let mut sub = match state? {
+                Ok(sub) => sub,
+                Err(why) => return Some((Err(why), None)),
             };
-            Some((item, Some(sub)))
+            loop {
+                match crate::wire::grpc::item(sub.next().await) {
+                    Step::Send(message) => return Some((Ok(message), Some(Ok(sub)))),
+                    Step::Skip => {}
+                    Step::End {
+                        last: Some(message),
+                        why,
+                    } => return Some((Ok(message), Some(Err(why)))),
+                    Step::End { last: None, why } => return Some((Err(why), None)),
+                }
+            }
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -2,7 +2,7 @@
 //!
 //! Layout: `proto` (the one schema) → `core` (every rule) → `store` (persistence) and
 //! `bus` (live events) — and, facing clients, `gateway` (HTTP: REST, SSE, polling) and
-//! `grpc` (tonic), both served by `server` on one port. `auth` resolves identities; `config` holds the flags.
+//! `grpc` (tonic), both served by `server` on one port; `wire` builds every byte they send. `auth` resolves identities; `config` holds the flags.
 //! See docs/ARCHITECTURE.md.
 
 #![forbid(unsafe_code)]
@@ -19,6 +19,7 @@ pub mod proto;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod wire;
 
 pub use app::AppState;
 pub use config::Config;

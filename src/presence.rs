@@ -2,8 +2,8 @@
 //! (one viewer per user, however many tabs), and delivery of room-wide ephemeral
 //! messages (joins, leaves, typing, cursors) to every other member.
 //!
-//! Each member connection has a bounded mailbox. A message is serialized once and its
-//! bytes shared by every member; a member whose mailbox is full is marked overflowed
+//! Each member connection has a bounded mailbox. A message is serialized once (by
+//! `crate::wire::ws`) and its bytes shared by every member; a member whose mailbox is full is marked overflowed
 //! and its connection closes itself (1013) instead of slowing the room down.
 
 use std::collections::{HashMap, VecDeque};
@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::proto::v1::{ServerMessage, UserJoined, UserLeft, Viewer, server_message::Message};
+use crate::proto::v1::{UserJoined, UserLeft, Viewer, server_message::Message};
+use crate::wire::ws::frame;
 
 /// Identifies one WebSocket connection.
 pub type ConnId = u64;
@@ -99,13 +100,6 @@ struct Member {
 pub struct Presence {
     rooms: Mutex<HashMap<String, HashMap<ConnId, Member>>>,
     next_conn: AtomicU64,
-}
-
-/// The JSON frame of a server message.
-pub fn frame(message: Message) -> Bytes {
-    serde_json::to_vec(&ServerMessage { message: Some(message) })
-        .expect("proto types serialize")
-        .into()
 }
 
 /// A stable color per user id, for avatars and cursors.

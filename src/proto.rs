@@ -5,6 +5,15 @@
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod v1 {
     tonic::include_proto!("boardcast.v1");
+    // `TAGS`, `type_name` and `visit_payload_type` of each tagged oneof (`build.rs`).
+    include!(concat!(env!("OUT_DIR"), "/oneof_tags.rs"));
+}
+
+/// Receives the payload type of a tagged oneof variant, chosen by its JSON tag (see the
+/// generated `visit_payload_type`): how code that holds only a tag reaches the type.
+pub trait PayloadVisitor {
+    type Output;
+    fn visit<T: serde::de::DeserializeOwned + Default>(self) -> Self::Output;
 }
 
 /// Every file of the contract with all its imports, for gRPC reflection.
@@ -97,19 +106,6 @@ impl prost::Message for SubscribeResponse {
     }
 }
 
-impl v1::board_event::Payload {
-    /// The snake_case `"type"` tag this payload carries on JSON transports, e.g. in
-    /// the SSE `event:` field.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::TaskCreated(_) => "task_created",
-            Self::TaskUpdated(_) => "task_updated",
-            Self::TaskMoved(_) => "task_moved",
-            Self::TaskDeleted(_) => "task_deleted",
-        }
-    }
-}
-
 pub mod json {
     //! Serde helpers named by the attributes in `build.rs`.
 
@@ -164,6 +160,60 @@ mod tests {
         assert_eq!(
             super::SubscribeResponse::decode(reset.encode_to_vec().as_slice()).unwrap(),
             reset
+        );
+    }
+
+    /// The generated tags are the ones serde writes, for every variant of every oneof.
+    #[test]
+    fn generated_tags_agree_with_serde() {
+        fn check<T: serde::Serialize>(variants: Vec<T>, tags: &[&str], type_name: fn(&T) -> &'static str) {
+            assert_eq!(variants.len(), tags.len());
+            for (variant, tag) in variants.iter().zip(tags) {
+                assert_eq!(serde_json::to_value(variant).unwrap()["type"], *tag);
+                assert_eq!(type_name(variant), *tag);
+            }
+        }
+        check(board_event::Payload::every_variant(), board_event::Payload::TAGS, |v| {
+            v.type_name()
+        });
+        check(
+            stream_notice::Notice::every_variant(),
+            stream_notice::Notice::TAGS,
+            |v| v.type_name(),
+        );
+        check(
+            client_message::Message::every_variant(),
+            client_message::Message::TAGS,
+            |v| v.type_name(),
+        );
+        check(
+            server_message::Message::every_variant(),
+            server_message::Message::TAGS,
+            |v| v.type_name(),
+        );
+    }
+
+    /// A tag leads to its own payload type: each variant's JSON, tag removed, parses as it.
+    #[test]
+    fn payload_types_follow_their_tags() {
+        struct Parse(serde_json::Value);
+        impl super::PayloadVisitor for Parse {
+            type Output = bool;
+            fn visit<T: serde::de::DeserializeOwned + Default>(self) -> bool {
+                serde_json::from_value::<T>(self.0).is_ok()
+            }
+        }
+        for variant in client_message::Message::every_variant() {
+            let mut json = serde_json::to_value(&variant).unwrap();
+            json.as_object_mut().unwrap().remove("type");
+            assert_eq!(
+                client_message::Message::visit_payload_type(variant.type_name(), Parse(json)),
+                Some(true)
+            );
+        }
+        assert_eq!(
+            client_message::Message::visit_payload_type("dance", Parse(serde_json::Value::Null)),
+            None
         );
     }
 

@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::proto::v1::BoardEvent;
 
-/// An event with its wire forms, each built at most once.
+/// An event with its encodings, each built once and shared by every subscriber.
 #[derive(Debug)]
 pub struct SharedEvent {
     pub event: BoardEvent,
@@ -25,8 +25,8 @@ pub struct SharedEvent {
     pub json: Bytes,
     /// The encoded `BoardEvent` (gRPC).
     pub proto: Bytes,
-    /// `id: <seq>\nevent: <type>\ndata: <json>\n\n`, built by the first SSE subscriber.
-    sse: OnceLock<Bytes>,
+    /// A transport frame that is the same for every subscriber; see [`Self::shared_frame`].
+    frame: OnceLock<Bytes>,
 }
 
 impl SharedEvent {
@@ -36,7 +36,7 @@ impl SharedEvent {
             proto: event.encode_to_vec().into(),
             json: json.into(),
             event,
-            sse: OnceLock::new(),
+            frame: OnceLock::new(),
         })
     }
 
@@ -52,31 +52,13 @@ impl SharedEvent {
         self.event.payload.as_ref().map_or("unknown", |p| p.type_name())
     }
 
-    /// The SSE frame of this event on a one-board stream.
-    pub fn sse_frame(&self) -> Bytes {
-        self.sse
-            .get_or_init(|| sse_frame(&self.seq().to_string(), Some(self.type_name()), &self.json))
-            .clone()
+    /// A frame of this event built by the first subscriber that asks (with `build`)
+    /// and shared by all after it. The slot is opaque to the bus and holds one frame:
+    /// it is for the one transport whose frame is the same for every subscriber (the
+    /// SSE one-board stream, `crate::wire::sse`).
+    pub fn shared_frame(&self, build: impl FnOnce(&Self) -> Bytes) -> Bytes {
+        self.frame.get_or_init(|| build(self)).clone()
     }
-}
-
-/// One Server-Sent Events frame. `data` is JSON: it never holds a raw newline.
-pub fn sse_frame(id: &str, event: Option<&str>, data: &[u8]) -> Bytes {
-    let mut frame = Vec::with_capacity(data.len() + id.len() + 48);
-    if !id.is_empty() {
-        frame.extend_from_slice(b"id: ");
-        frame.extend_from_slice(id.as_bytes());
-        frame.push(b'\n');
-    }
-    if let Some(event) = event {
-        frame.extend_from_slice(b"event: ");
-        frame.extend_from_slice(event.as_bytes());
-        frame.push(b'\n');
-    }
-    frame.extend_from_slice(b"data: ");
-    frame.extend_from_slice(data);
-    frame.extend_from_slice(b"\n\n");
-    frame.into()
 }
 
 pub type Receiver = broadcast::Receiver<Arc<SharedEvent>>;
@@ -216,17 +198,5 @@ mod tests {
         let boards = bus.boards.lock().unwrap();
         let names: Vec<&String> = boards.as_ref().unwrap().keys().collect();
         assert_eq!(names, ["kept"]);
-    }
-
-    #[test]
-    fn sse_frames_carry_id_event_and_data() {
-        assert_eq!(
-            &sse_frame("3", Some("task_created"), b"{}")[..],
-            b"id: 3\nevent: task_created\ndata: {}\n\n"
-        );
-        assert_eq!(
-            &sse_frame("", None, b"{\"type\":\"connected\"}")[..],
-            b"data: {\"type\":\"connected\"}\n\n"
-        );
     }
 }

@@ -1,5 +1,5 @@
-//! The one error type of the service. Every transport renders it, in exactly one place
-//! each: `gateway::error` for HTTP/JSON, `grpc` for gRPC status.
+//! The one error type of the service. It is rendered for the wire in one place,
+//! `crate::wire::error`: HTTP status + JSON body, gRPC status, WebSocket error frame.
 
 /// What went wrong, in terms a client can act on. Messages name the field and the
 /// problem; internals never leak (an `Internal` error says only "internal error").

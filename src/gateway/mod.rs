@@ -1,8 +1,9 @@
 //! The HTTP side of the one listener: REST, SSE, polling, the WebSocket and the web
-//! board. Handlers only translate: extract, call core, frame the answer.
+//! board. Handlers only translate: extract, call core, frame the answer (with
+//! `crate::wire`).
 
-mod error;
 mod extract;
+mod live;
 mod poll;
 mod rest;
 mod sse;

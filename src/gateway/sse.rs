@@ -1,13 +1,12 @@
 //! Server-Sent Events: `GET /boards/:boardId/events` and `GET /events?boards=a,b`.
 //!
 //! First frame `retry:` + `data: {"type":"connected",…}`; then each event as
-//! `id:`/`event:`/`data:`; `: heartbeat` comments while idle. `Last-Event-ID` (or
-//! `?lastEventId=`) resumes from the log. An id that is not a seq is answered with a
-//! `reset` event rather than an error status, because an `EventSource` given an
-//! error status stops reconnecting for good.
+//! `id:`/`event:`/`data:`; `: heartbeat` comments while idle (the bytes are
+//! `crate::wire::sse`'s). `Last-Event-ID` (or `?lastEventId=`) resumes from the log.
+//! An id that is not a seq is answered with a `reset` event rather than an error
+//! status, because an `EventSource` given an error status stops reconnecting for good.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -15,15 +14,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream;
-use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
+use super::live;
 use crate::app::AppState;
-use crate::bus::sse_frame;
-use crate::core::{Actor, BATCH, Error, Resume, StreamItem, Subscription};
-use crate::proto::v1::{Connected, Reset, StreamNotice, stream_notice::Notice};
-
-/// Reconnect delay suggested to `EventSource`, in ms.
-const RETRY_MS: u32 = 2000;
+use crate::core::{Actor, Error, Resume, Subscription};
+use crate::proto::v1::Connected;
+use crate::wire::sse::{self, Ids};
+use crate::wire::{Step, resume};
 
 pub async fn board_events(
     State(s): State<AppState>,
@@ -46,7 +43,7 @@ pub async fn board_events(
         seq: current,
         boards: vec![],
     };
-    Ok(respond(sub, connected, false, s.config.sse_heartbeat_ms))
+    Ok(respond(sub, connected, Ids::Seq, s.config.sse_heartbeat_ms))
 }
 
 /// Several boards on one connection. The resume id is every board's seq:
@@ -67,7 +64,7 @@ pub async fn many_board_events(
                 .collect()
         })
         .unwrap_or_default();
-    let resume_at = parse_multi_id(last_event_id(&headers, &q).as_deref());
+    let resume_at = resume::parse(last_event_id(&headers, &q).as_deref());
     let follows = boards
         .into_iter()
         .map(|b| {
@@ -83,7 +80,7 @@ pub async fn many_board_events(
         boards: sub.heads(),
         ..Default::default()
     };
-    Ok(respond(sub, connected, true, s.config.sse_heartbeat_ms))
+    Ok(respond(sub, connected, Ids::Positions, s.config.sse_heartbeat_ms))
 }
 
 fn last_event_id(headers: &HeaderMap, q: &HashMap<String, String>) -> Option<String> {
@@ -95,54 +92,24 @@ fn last_event_id(headers: &HeaderMap, q: &HashMap<String, String>) -> Option<Str
         .filter(|v| !v.is_empty())
 }
 
-/// `board-1:5,board-2:3` → {board-1: 5, board-2: 3}; the raw text when unreadable.
-fn parse_multi_id(raw: Option<&str>) -> Result<HashMap<String, u64>, String> {
-    let Some(raw) = raw else { return Ok(HashMap::new()) };
-    raw.split(',')
-        .map(|part| {
-            let (board, seq) = part.rsplit_once(':').ok_or_else(|| raw.to_owned())?;
-            Ok((board.to_owned(), seq.parse().map_err(|_| raw.to_owned())?))
-        })
-        .collect()
-}
-
-fn multi_id(sub: &Subscription) -> String {
-    sub.positions()
-        .iter()
-        .map(|p| format!("{}:{}", p.board_id, p.seq))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn notice_frame(id: &str, notice: Notice) -> Bytes {
-    let type_name = match notice {
-        Notice::Connected(_) => None,
-        Notice::Reset(_) => Some("reset"),
-    };
-    let json = serde_json::to_vec(&StreamNotice { notice: Some(notice) }).expect("proto types serialize");
-    sse_frame(id, type_name, &json)
-}
-
 struct Stream {
     sub: Subscription,
-    multi: bool,
+    ids: Ids,
     heartbeat: tokio::time::Interval,
     first: Option<Bytes>,
     done: bool,
 }
 
-fn respond(sub: Subscription, connected: Connected, multi: bool, heartbeat_ms: u64) -> Response {
-    let id = if multi { multi_id(&sub) } else { String::new() };
-    let mut first = format!("retry: {RETRY_MS}\n").into_bytes();
-    first.extend_from_slice(&notice_frame(&id, Notice::Connected(connected)));
-    let period = Duration::from_millis(heartbeat_ms.max(1));
-    let mut heartbeat = interval_at(Instant::now() + period, period);
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+fn respond(sub: Subscription, connected: Connected, ids: Ids, heartbeat_ms: u64) -> Response {
+    let id = match ids {
+        Ids::Positions => resume::format(&sub.positions()),
+        Ids::Seq => String::new(),
+    };
     let state = Stream {
+        first: Some(sse::opening(&id, connected)),
         sub,
-        multi,
-        heartbeat,
-        first: Some(first.into()),
+        ids,
+        heartbeat: live::heartbeat(heartbeat_ms),
         done: false,
     };
     let body = stream::unfold(state, |mut st| async move {
@@ -158,6 +125,8 @@ fn respond(sub: Subscription, connected: Connected, multi: bool, heartbeat_ms: u
     response
 }
 
+/// The next chunk: a heartbeat, or the next item's frame with whatever else is
+/// already waiting; `None` once the stream is over.
 async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     if let Some(first) = st.first.take() {
         return Some(first);
@@ -165,71 +134,37 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
     if st.done {
         return None;
     }
-    let item = tokio::select! {
-        item = st.sub.next() => item,
-        _ = st.heartbeat.tick() => return Some(Bytes::from_static(b": heartbeat\n\n")),
+    let first = loop {
+        let item = tokio::select! {
+            item = st.sub.next() => item,
+            _ = st.heartbeat.tick() => return Some(sse::heartbeat()),
+        };
+        match sse::item(item, st.ids, || st.sub.positions()) {
+            Step::Send(frame) => break frame,
+            Step::Skip => {}
+            Step::End { last, .. } => {
+                st.done = true;
+                return last;
+            }
+        }
     };
-    let first = item_frame(st, item)?;
-    // Whatever else is already waiting goes out in the same chunk (and write).
+    // Whatever else is already waiting goes out in the same chunk (and write). The
+    // end, even when met while draining, comes after what was gathered.
     let mut batch: Option<Vec<u8>> = None;
-    for _ in 1..BATCH {
-        if st.done {
-            break;
+    let ids = st.ids;
+    live::drain(&mut st.sub, 1, |item, sub| {
+        let (frame, more) = match sse::item(item, ids, || sub.positions()) {
+            Step::Send(frame) => (Some(frame), true),
+            Step::Skip => (None, true),
+            Step::End { last, .. } => {
+                st.done = true;
+                (last, false)
+            }
+        };
+        if let Some(frame) = frame {
+            batch.get_or_insert_with(|| first.to_vec()).extend_from_slice(&frame);
         }
-        let Some(item) = st.sub.ready() else { break };
-        let Some(frame) = item_frame(st, item) else { break };
-        batch.get_or_insert_with(|| first.to_vec()).extend_from_slice(&frame);
-    }
+        more
+    });
     Some(batch.map_or(first, Bytes::from))
-}
-
-fn item_frame(st: &mut Stream, item: crate::core::Result<Option<StreamItem>>) -> Option<Bytes> {
-    match item {
-        Ok(Some(StreamItem::Event(event))) => Some(if st.multi {
-            sse_frame(&multi_id(&st.sub), Some(event.type_name()), &event.json)
-        } else {
-            event.sse_frame()
-        }),
-        Ok(Some(StreamItem::Reset(reset))) => Some(reset_frame(st, reset)),
-        // A lagged stream ends after telling the client where to resume.
-        Ok(Some(StreamItem::Lagged(reset))) => {
-            st.done = true;
-            Some(reset_frame(st, reset))
-        }
-        Ok(Some(StreamItem::Snapshot(_))) => None,
-        // The end, even when met while draining: what was gathered goes out first.
-        Ok(None) => {
-            st.done = true;
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "SSE stream failed");
-            st.done = true;
-            None
-        }
-    }
-}
-
-fn reset_frame(st: &Stream, reset: Reset) -> Bytes {
-    let id = if st.multi {
-        multi_id(&st.sub)
-    } else {
-        reset.seq.to_string()
-    };
-    notice_frame(&id, Notice::Reset(reset))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_multi_id;
-
-    #[test]
-    fn multi_board_ids_parse_and_reject_garbage() {
-        let map = parse_multi_id(Some("board-1:5,b:oard:3")).unwrap();
-        assert_eq!(map["board-1"], 5);
-        assert_eq!(map["b:oard"], 3);
-        assert!(parse_multi_id(Some("board-1")).is_err());
-        assert!(parse_multi_id(Some("board-1:x")).is_err());
-        assert!(parse_multi_id(None).unwrap().is_empty());
-    }
 }

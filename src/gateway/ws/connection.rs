@@ -1,0 +1,283 @@
+//! One task per connection runs a select loop over: the client's frames, the room
+//! mailbox, the board subscription, the heartbeat, and typing/cursor timers. Each
+//! wake-up has its handler (`on_*`). The client's frames are polled first (`biased`),
+//! so a `resume` sent right after `join` is applied before any live event goes out.
+//!
+//! A handler ends the connection by returning `Err`: with a close frame
+//! (`Some(Close)`), or silently (`None`) when the peer is gone.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::{Instant, Interval, sleep_until};
+
+use super::rate::TokenBucket;
+use crate::app::AppState;
+use crate::app::limits::WS_MAILBOX_FRAMES;
+use crate::core::{Actor, Error, StreamItem, Subscription};
+use crate::gateway::live;
+use crate::presence::{ConnId, Inbox, Mailbox};
+use crate::proto::v1::{BoardSeq, Viewer, Welcome, server_message::Message as Out};
+use crate::wire::Step;
+use crate::wire::ws::{self as frames, Close, Incoming};
+
+/// How a handler ends the connection, if it does.
+pub(super) type Flow = Result<(), Option<Close>>;
+
+type Sink = SplitSink<WebSocket, Message>;
+
+pub(super) struct Connection {
+    pub(super) s: AppState,
+    pub(super) id: ConnId,
+    /// Who acts (board access) and who is seen (presence); `None` until `auth`.
+    pub(super) identity: Option<(Actor, Viewer)>,
+    /// Created at the first join; holds this connection's stream slot.
+    pub(super) sub: Option<Subscription>,
+    pub(super) mailbox: Mailbox,
+    /// The receiving end of `mailbox`.
+    inbox: Inbox,
+    /// Boards whose room this connection is in.
+    pub(super) rooms: Vec<String>,
+    /// board → when its typing indicator expires.
+    pub(super) typing: HashMap<String, Instant>,
+    /// board → latest unsent cursor position.
+    pub(super) cursors: HashMap<String, (f64, f64)>,
+    pub(super) next_cursor_at: Instant,
+    rate: TokenBucket,
+    last_heard: Instant,
+}
+
+/// Why the select loop woke.
+enum Wake {
+    Frame(Option<Result<Message, axum::Error>>),
+    /// Room messages, already moved to the outgoing frames.
+    Mail,
+    Board(crate::core::Result<Option<StreamItem>>),
+    Heartbeat,
+    TypingExpired,
+    CursorDue,
+}
+
+impl Connection {
+    pub(super) fn new(s: AppState, id: ConnId, identity: Option<(Actor, Viewer)>) -> Self {
+        let (mailbox, inbox) = Mailbox::new(WS_MAILBOX_FRAMES);
+        let now = Instant::now();
+        Connection {
+            s,
+            id,
+            identity,
+            sub: None,
+            mailbox,
+            inbox,
+            rooms: Vec::new(),
+            typing: HashMap::new(),
+            cursors: HashMap::new(),
+            next_cursor_at: now,
+            rate: TokenBucket::new(now),
+            last_heard: now,
+        }
+    }
+
+    pub(super) async fn run(mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let mut heartbeat = live::heartbeat(self.s.config.ws_ping_ms);
+        let mut out: Vec<Bytes> = Vec::new();
+        if self.identity.is_some() {
+            out.push(self.welcome());
+        }
+        let end = loop {
+            if !out.is_empty() && send_all(&mut sink, &mut out).await.is_err() {
+                break None;
+            }
+            if self.mailbox.overflowed() {
+                break Some(Close::room_backed_up(&self.positions()));
+            }
+            let flow = match self.wait(&mut stream, &mut heartbeat, &mut out).await {
+                Wake::Frame(frame) => self.on_frame(frame, &mut out).await,
+                Wake::Mail => Ok(()),
+                Wake::Board(item) => self.on_board(item, &mut out),
+                Wake::Heartbeat => self.on_heartbeat(&mut sink, heartbeat.period()).await,
+                Wake::TypingExpired => {
+                    self.expire_typing();
+                    Ok(())
+                }
+                Wake::CursorDue => {
+                    self.flush_cursors();
+                    Ok(())
+                }
+            };
+            if let Err(end) = flow {
+                break end;
+            }
+        };
+        self.finish(sink, stream, out, end).await;
+    }
+
+    async fn wait(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        heartbeat: &mut Interval,
+        out: &mut Vec<Bytes>,
+    ) -> Wake {
+        let typing_due = self.typing.values().min().copied();
+        let cursor_due = (!self.cursors.is_empty()).then_some(self.next_cursor_at);
+        let following = self.sub.as_ref().is_some_and(|s| !s.is_empty());
+        tokio::select! {
+            biased;
+            frame = stream.next() => Wake::Frame(frame),
+            () = self.inbox.recv_all(out) => Wake::Mail,
+            item = next_item(&mut self.sub), if following => Wake::Board(item),
+            _ = heartbeat.tick() => Wake::Heartbeat,
+            _ = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,
+            _ = sleep_until(cursor_due.unwrap_or_else(Instant::now)), if cursor_due.is_some() => Wake::CursorDue,
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>, out: &mut Vec<Bytes>) -> Flow {
+        match frame {
+            None => Err(None),
+            Some(Err(e)) => Err(read_failure(e)),
+            // Boxed: handling a message can run any core operation, a large future
+            // that an idle connection should not carry room for.
+            Some(Ok(message)) => Box::pin(self.on_message(message, out)).await,
+        }
+    }
+
+    async fn on_message(&mut self, message: Message, out: &mut Vec<Bytes>) -> Flow {
+        self.last_heard = Instant::now();
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                let binary = Error::invalid("frame", "binary frames are not supported; send JSON text");
+                out.push(crate::wire::error::ws_frame("", &binary));
+                return self.count_frame();
+            }
+            // Pongs only prove liveness; pings are answered by the library.
+            Message::Ping(_) | Message::Pong(_) => return Ok(()),
+            Message::Close(_) => return Err(Some(Close::normal())),
+        };
+        self.count_frame()?;
+        match frames::decode(text.as_str()) {
+            Ok(Incoming { request_id, message }) => {
+                if let Err(e) = self.handle(message, out).await {
+                    out.push(crate::wire::error::ws_frame(&request_id, &e));
+                }
+            }
+            Err(answer) => out.push(answer),
+        }
+        Ok(())
+    }
+
+    /// More than the sustained rate of frames closes the connection with 1008.
+    fn count_frame(&mut self) -> Flow {
+        if self.rate.take(Instant::now()) {
+            Ok(())
+        } else {
+            Err(Some(Close::too_many_messages()))
+        }
+    }
+
+    fn on_board(&mut self, item: crate::core::Result<Option<StreamItem>>, out: &mut Vec<Bytes>) -> Flow {
+        let Some(sub) = self.sub.as_mut() else { return Ok(()) };
+        let mut flow = push(frames::item(item, || sub.positions()), out);
+        if flow.is_ok() {
+            live::drain(sub, out.len(), |item, sub| {
+                flow = push(frames::item(item, || sub.positions()), out);
+                flow.is_ok()
+            });
+        }
+        flow
+    }
+
+    /// Pings the client; one that has not been heard from for two periods is gone.
+    async fn on_heartbeat(&mut self, sink: &mut Sink, period: Duration) -> Flow {
+        if self.last_heard.elapsed() > period * 2 {
+            return Err(None);
+        }
+        sink.send(Message::Ping(Bytes::new())).await.map_err(|_| None)
+    }
+
+    /// Sends what is left, leaves the rooms, and closes with `end` if there is one.
+    async fn finish(
+        mut self,
+        mut sink: Sink,
+        mut stream: SplitStream<WebSocket>,
+        mut out: Vec<Bytes>,
+        end: Option<Close>,
+    ) {
+        let _ = send_all(&mut sink, &mut out).await;
+        self.leave_all();
+        let Some(close) = end else { return };
+        if sink.send(close.into_message()).await.is_ok() {
+            // The closing handshake: read (and drop) until the client's close, so
+            // our close frame is not lost to a reset of a socket with unread data.
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Some(Ok(message)) = stream.next().await {
+                    if let Message::Close(_) = message {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+
+    pub(super) fn welcome(&self) -> Bytes {
+        let viewer = self.identity.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
+        frames::frame(Out::Welcome(Welcome {
+            user_id: viewer.user_id,
+            name: viewer.name,
+            color: viewer.color,
+            connection_id: self.id.to_string(),
+        }))
+    }
+
+    /// The last seq delivered on each followed board.
+    fn positions(&self) -> Vec<BoardSeq> {
+        self.sub.as_ref().map(Subscription::positions).unwrap_or_default()
+    }
+}
+
+/// Queues a stream item's frame; the flow that follows it.
+fn push(step: Step<Bytes, Close>, out: &mut Vec<Bytes>) -> Flow {
+    match step {
+        Step::Send(frame) => {
+            out.push(frame);
+            Ok(())
+        }
+        Step::Skip => Ok(()),
+        Step::End { last, why } => {
+            out.extend(last);
+            Err(Some(why))
+        }
+    }
+}
+
+/// A failed read: a frame over the size limit is answered with 1009; anything else
+/// means the socket is gone.
+fn read_failure(e: axum::Error) -> Option<Close> {
+    match e.into_inner().downcast::<tungstenite::Error>() {
+        Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => Some(Close::too_big()),
+        _ => None,
+    }
+}
+
+/// The subscription's next item; only polled while it follows a board.
+async fn next_item(sub: &mut Option<Subscription>) -> crate::core::Result<Option<StreamItem>> {
+    match sub {
+        Some(sub) => sub.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Queues every frame, then flushes once: one write for a batch of events.
+async fn send_all(sink: &mut Sink, out: &mut Vec<Bytes>) -> Result<(), axum::Error> {
+    for json in out.drain(..) {
+        sink.feed(frames::text(json)).await?;
+    }
+    sink.flush().await
+}
