@@ -90,17 +90,6 @@ impl Error {
             other => other,
         }
     }
-
-    /// The JSON/protobuf error body.
-    pub fn to_proto(&self) -> crate::proto::v1::ErrorResponse {
-        crate::proto::v1::ErrorResponse {
-            error: Some(crate::proto::v1::ErrorDetail {
-                code: self.code().to_owned(),
-                message: self.to_string(),
-                field: self.field().map(str::to_owned),
-            }),
-        }
-    }
 }
 
 /// The store's failures, as clients see them: a database URL the store cannot use is

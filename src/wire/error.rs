@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tonic::{Code, Status};
 
 use crate::core::Error;
-use crate::proto::v1::{ErrorFrame, server_message::Message as Out};
+use crate::proto::v1::{ErrorDetail, ErrorFrame, ErrorResponse, server_message::Message as Out};
 
 /// The HTTP status of an error.
 pub fn http_status(err: &Error) -> StatusCode {
@@ -33,10 +33,21 @@ pub fn http_status(err: &Error) -> StatusCode {
     }
 }
 
+/// The JSON (and protobuf) error body of an HTTP answer.
+pub fn body(err: &Error) -> ErrorResponse {
+    ErrorResponse {
+        error: Some(ErrorDetail {
+            code: err.code().to_owned(),
+            message: err.to_string(),
+            field: err.field().map(str::to_owned),
+        }),
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         log_internal(&self);
-        let mut response = (http_status(&self), Json(self.to_proto())).into_response();
+        let mut response = (http_status(&self), Json(body(&self))).into_response();
         if matches!(self, Error::Unauthenticated(_)) {
             response
                 .headers_mut()
