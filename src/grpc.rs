@@ -106,11 +106,13 @@ impl BoardService for Grpc {
                 match crate::wire::grpc::item(sub.next().await) {
                     Step::Send(message) => return Some((Ok(message), Some(Ok(sub)))),
                     Step::Skip => {}
-                    Step::End {
-                        last: Some(message),
-                        why,
-                    } => return Some((Ok(message), Some(Err(why)))),
-                    Step::End { last: None, why } => return Some((Err(why), None)),
+                    Step::End { last, why } => {
+                        tracing::debug!(code = ?why.code(), reason = why.message(), "gRPC Subscribe ended");
+                        return Some(match last {
+                            Some(message) => (Ok(message), Some(Err(why))),
+                            None => (Err(why), None),
+                        });
+                    }
                 }
             }
         });

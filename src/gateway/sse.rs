@@ -100,6 +100,16 @@ struct Stream {
     done: bool,
 }
 
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if !self.done {
+            // The body was dropped before the stream said it was over: the connection
+            // went (client left, send stall, or the server closed it).
+            tracing::debug!(reason = "connection closed", "SSE stream ended");
+        }
+    }
+}
+
 fn respond(sub: Subscription, connected: Connected, ids: Ids, heartbeat_ms: u64) -> Response {
     let id = match ids {
         Ids::Positions => resume::format(&sub.positions()),
@@ -142,8 +152,9 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
         match sse::item(item, st.ids, || st.sub.positions()) {
             Step::Send(frame) => break frame,
             Step::Skip => {}
-            Step::End { last, .. } => {
+            Step::End { last, why } => {
                 st.done = true;
+                tracing::debug!(reason = why, "SSE stream ended");
                 return last;
             }
         }
@@ -156,8 +167,9 @@ async fn next_frame(st: &mut Stream) -> Option<Bytes> {
         let (frame, more) = match sse::item(item, ids, || sub.positions()) {
             Step::Send(frame) => (Some(frame), true),
             Step::Skip => (None, true),
-            Step::End { last, .. } => {
+            Step::End { last, why } => {
                 st.done = true;
+                tracing::debug!(reason = why, "SSE stream ended");
                 (last, false)
             }
         };

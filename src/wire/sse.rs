@@ -70,7 +70,11 @@ pub enum Ids {
 /// client where to resume; a snapshot is not an SSE item (skipped); the end of the
 /// subscription, or a failure, ends the stream. `positions` are the subscriber's, as
 /// of this item (`Subscription::positions`), asked for only with [`Ids::Positions`].
-pub fn item(item: Result<Option<StreamItem>>, ids: Ids, positions: impl FnOnce() -> Vec<BoardSeq>) -> Step<Bytes, ()> {
+pub fn item(
+    item: Result<Option<StreamItem>>,
+    ids: Ids,
+    positions: impl FnOnce() -> Vec<BoardSeq>,
+) -> Step<Bytes, &'static str> {
     let id = |seq: u64| match ids {
         Ids::Seq => seq.to_string(),
         Ids::Positions => resume::format(&positions()),
@@ -83,13 +87,19 @@ pub fn item(item: Result<Option<StreamItem>>, ids: Ids, positions: impl FnOnce()
         Ok(Some(StreamItem::Reset(reset))) => Step::Send(notice_frame(&id(reset.seq), Notice::Reset(reset))),
         Ok(Some(StreamItem::Lagged(reset))) => Step::End {
             last: Some(notice_frame(&id(reset.seq), Notice::Reset(reset))),
-            why: (),
+            why: "fell behind the live buffer (reset sent)",
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
-        Ok(None) => Step::End { last: None, why: () },
+        Ok(None) => Step::End {
+            last: None,
+            why: "server shutting down",
+        },
         Err(e) => {
             super::error::log_stream_failure("sse", &e);
-            Step::End { last: None, why: () }
+            Step::End {
+                last: None,
+                why: "failed reading the log",
+            }
         }
     }
 }
@@ -124,7 +134,7 @@ mod tests {
         }
     }
 
-    fn sent(step: Step<Bytes, ()>) -> String {
+    fn sent(step: Step<Bytes, &'static str>) -> String {
         match step {
             Step::Send(frame) => String::from_utf8(frame.to_vec()).unwrap(),
             other => panic!("not sent: {other:?}"),
@@ -161,9 +171,12 @@ mod tests {
     fn a_snapshot_is_skipped_and_only_the_end_ends() {
         let snapshot = StreamItem::Snapshot(GetBoardResponse::default());
         assert_eq!(item(Ok(Some(snapshot)), Ids::Seq, Vec::new), Step::Skip);
-        assert_eq!(item(Ok(None), Ids::Seq, Vec::new), Step::End { last: None, why: () });
+        assert!(matches!(
+            item(Ok(None), Ids::Seq, Vec::new),
+            Step::End { last: None, .. }
+        ));
         let failed = item(Err(crate::core::Error::Internal("x".into())), Ids::Seq, Vec::new);
-        assert_eq!(failed, Step::End { last: None, why: () });
+        assert!(matches!(failed, Step::End { last: None, .. }));
     }
 
     #[test]

@@ -211,7 +211,11 @@ impl Connection {
     ) {
         let _ = send_all(&mut sink, &mut out).await;
         self.leave_all();
-        let Some(close) = end else { return };
+        let Some(close) = end else {
+            tracing::debug!(connection = %self.id, reason = "peer gone", "WebSocket ended");
+            return;
+        };
+        tracing::debug!(connection = %self.id, code = close.code, reason = %close.reason, "WebSocket ended");
         if sink.send(close.into_message()).await.is_ok() {
             // The closing handshake: read (and drop) until the client's close, so
             // our close frame is not lost to a reset of a socket with unread data.

@@ -4,8 +4,8 @@
 
 use rusqlite::Row;
 
-use crate::time;
 use crate::proto::v1::{Board, BoardList, Task, User};
+use crate::time;
 
 pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
     Ok(User {
