@@ -240,6 +240,66 @@ mod tests {
         assert_eq!(ChunkSize::of(usize::MAX).as_bytes(), b"ffffffffffffffff\r\n");
     }
 
+    /// Serves one request through `serve` on a loopback socket; returns what the
+    /// client read until the server closed, and whether the server kept it alive.
+    async fn served(app: Router, head: &str) -> (String, bool) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut io = StallGuard::new(server, std::time::Duration::from_secs(5));
+        client.write_all(head.as_bytes()).await.unwrap();
+        let (_stop_tx, mut stop) = watch::channel(false);
+        let detected = super::super::detect::detect(&mut io, &mut stop, std::time::Duration::from_secs(5)).await;
+        let super::super::detect::Detected::Stream(request) = detected.unwrap() else {
+            panic!("a stream request")
+        };
+        let kept = serve(io, &app, request, &stop).await;
+        let alive = kept.is_some();
+        drop(kept);
+        let mut all = Vec::new();
+        client.read_to_end(&mut all).await.unwrap();
+        (String::from_utf8(all).unwrap(), alive)
+    }
+
+    #[tokio::test]
+    async fn an_answer_too_big_to_be_whole_is_still_written_then_the_connection_closes() {
+        let big = "x".repeat(MAX_ANSWER + 1);
+        let body = big.clone();
+        let app = Router::new().route("/events", axum::routing::get(move || async move { body }));
+        let (text, alive) = served(app, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(!alive);
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.starts_with("http/1.1 200 ok\r\n"), "{text:.200}");
+        assert!(lower.contains("transfer-encoding: chunked\r\n"), "{text:.200}");
+        assert!(lower.contains("connection: close\r\n"), "{text:.200}");
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        let mut rest = body;
+        let mut got = String::new();
+        loop {
+            let (size, after) = rest.split_once("\r\n").unwrap();
+            let size = usize::from_str_radix(size, 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            got.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        assert_eq!(got, big);
+    }
+
+    #[tokio::test]
+    async fn a_small_answer_is_whole_and_keeps_the_connection() {
+        let app = Router::new().route("/events", axum::routing::get(|| async { "no" }));
+        let (text, alive) = served(app, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(alive);
+        assert!(
+            text.contains("content-length: 2\r\nconnection: keep-alive\r\n\r\nno"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn the_head_keeps_the_framing_headers_to_itself() {
         let response = Response::builder()
