@@ -12,16 +12,17 @@
 //! The queue in front of it is bounded ([`QUEUE`]). When it is full the publisher
 //! waits for room: events are the product and are never dropped, and the wait holds
 //! writers back only while the thread is a whole queue behind, which bounds the
-//! memory a burst can take. A panic on the thread is logged, raised on
+//! memory a burst can take. The wait blocks a runtime worker, which is safe (the
+//! thread needs nothing from the runtime to drain) and short (about one event's
+//! fan-out, when it happens at all). A panic on the thread is logged, raised on
 //! [`Fanout::failed`] (the server shuts down on it and exits with an error), and
 //! every later send is an error rather than silence. [`Fanout::stop`] delivers what
 //! is queued, then joins the thread with a bounded wait.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -43,19 +44,14 @@ pub enum FanoutError {
     Stuck(Duration),
 }
 
-enum Msg<T> {
-    Item(T),
-    /// Queued behind every item sent before it: those are delivered first.
-    Stop,
-}
-
 /// The thread, its queue, and how it ended.
 pub(super) struct Fanout<T> {
-    queue: SyncSender<Msg<T>>,
+    /// `None` once stopped: the thread ends when it has delivered what is queued
+    /// and no sender is left.
+    queue: Mutex<Option<SyncSender<T>>>,
     /// The thread and a receiver that disconnects when the thread ends, however it
     /// ends; taken by the first `stop`.
     thread: Mutex<Option<(JoinHandle<()>, Receiver<()>)>>,
-    stopping: AtomicBool,
     /// `true` once the thread has panicked.
     dead: watch::Sender<bool>,
 }
@@ -87,30 +83,35 @@ impl<T: Send + 'static> Fanout<T> {
                 let _alive = alive;
                 let _guard = guard;
                 let items = items;
-                while let Ok(Msg::Item(item)) = items.recv() {
+                while let Ok(item) = items.recv() {
                     deliver(item);
                 }
             })
             .expect("spawn the fan-out thread");
         Fanout {
-            queue,
+            queue: Mutex::new(Some(queue)),
             thread: Mutex::new(Some((thread, ended))),
-            stopping: AtomicBool::new(false),
             dead,
         }
     }
 
-    /// Queues an item, waiting for room when the queue is full.
-    pub(super) fn send(&self, item: T) -> Result<(), FanoutError> {
-        let sent = match self.queue.try_send(Msg::Item(item)) {
+    /// Queues an item, waiting for room when the queue is full. On error the item
+    /// comes back (for the caller's log).
+    pub(super) fn send(&self, item: T) -> Result<(), (FanoutError, T)> {
+        let Some(queue) = self.queue.lock().expect("fan-out lock").clone() else {
+            return Err((FanoutError::Stopped, item));
+        };
+        // Our sender keeps the thread from ending normally: disconnected means dead.
+        match queue.try_send(item) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(item)) => {
                 tracing::debug!("fan-out queue full: the publisher waits for room");
-                self.queue.send(item).map_err(|_| ())
+                queue
+                    .send(item)
+                    .map_err(|mpsc::SendError(item)| (FanoutError::Dead, item))
             }
-            Err(TrySendError::Disconnected(_)) => Err(()),
-            Ok(()) => Ok(()),
-        };
-        sent.map_err(|()| self.gone())
+            Err(TrySendError::Disconnected(item)) => Err((FanoutError::Dead, item)),
+        }
     }
 
     /// Resolves to `true` once the thread has died.
@@ -126,40 +127,18 @@ impl<T> Fanout<T> {
         self.thread.lock().expect("fan-out lock").is_none()
     }
 
-    fn gone(&self) -> FanoutError {
-        if self.stopping.load(Ordering::Acquire) {
-            FanoutError::Stopped
-        } else {
-            FanoutError::Dead
-        }
-    }
-
-    /// Delivers what is queued, ends the thread and joins it, waiting at most `wait`.
-    /// Later calls return `Ok` at once.
+    /// Refuses new items, lets the thread deliver what is queued and end, and joins
+    /// it, waiting at most `wait` (a thread that stopped draining must not hang
+    /// shutdown). Later calls return `Ok` at once.
     pub(super) fn stop(&self, wait: Duration) -> Result<(), FanoutError> {
-        self.stopping.store(true, Ordering::Release);
+        drop(self.queue.lock().expect("fan-out lock").take());
         let Some((thread, ended)) = self.thread.lock().expect("fan-out lock").take() else {
             return Ok(());
         };
-        let deadline = Instant::now() + wait;
-        let mut stop = Msg::Stop;
-        // Not a blocking send: a thread that stopped draining must not hang shutdown.
-        loop {
-            match self.queue.try_send(stop) {
-                Err(TrySendError::Full(again)) if Instant::now() < deadline => {
-                    stop = again;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(TrySendError::Full(_)) => return Err(FanoutError::Stuck(wait)),
-                // Ok, or already ended: the join below says how.
-                _ => break,
-            }
+        match ended.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => Err(FanoutError::Stuck(wait)),
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => thread.join().map_err(|_| FanoutError::Dead),
         }
-        match ended.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Err(RecvTimeoutError::Timeout) => return Err(FanoutError::Stuck(wait)),
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => {}
-        }
-        thread.join().map_err(|_| FanoutError::Dead)
     }
 }
 
@@ -241,7 +220,7 @@ mod tests {
         }
         fanout.stop(STOP_WAIT).unwrap();
         assert_eq!(delivered.try_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
-        assert!(matches!(fanout.send(9), Err(FanoutError::Stopped)));
+        assert!(matches!(fanout.send(9), Err((FanoutError::Stopped, 9))));
         fanout.stop(STOP_WAIT).unwrap();
     }
 
@@ -270,7 +249,7 @@ mod tests {
                 .expect("the death is raised")
                 .unwrap();
         });
-        assert!(matches!(fanout.send(8), Err(FanoutError::Dead)));
+        assert!(matches!(fanout.send(8), Err((FanoutError::Dead, 8))));
         assert!(matches!(fanout.stop(STOP_WAIT), Err(FanoutError::Dead)));
     }
 }

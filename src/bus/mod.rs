@@ -125,12 +125,19 @@ impl Bus {
         if !followed {
             return;
         }
-        let (board, seq) = (event.board_id.clone(), event.seq);
         match self.fanout.send(event) {
             Ok(()) => {}
             // Closed while this event was on its way: every stream is ending anyway.
-            Err(FanoutError::Stopped) => tracing::debug!(board, seq, "event published during shutdown"),
-            Err(e) => tracing::error!(error = %e, board, seq, "live event not delivered"),
+            Err((FanoutError::Stopped, event)) => {
+                tracing::debug!(
+                    board = event.board_id,
+                    seq = event.seq,
+                    "event published during shutdown"
+                );
+            }
+            Err((e, event)) => {
+                tracing::error!(error = %e, board = event.board_id, seq = event.seq, "live event not delivered");
+            }
         }
     }
 
