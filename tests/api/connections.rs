@@ -179,11 +179,15 @@ async fn a_kept_alive_connection_trickling_its_next_head_is_closed() {
 
     let by_hyper = tokio::spawn(closed_after(by_hyper, next, hyper_done));
     let by_fast_path = tokio::spawn(closed_after(by_fast_path, next, fast_done));
-    let (by_hyper, by_fast_path) = (by_hyper.await.unwrap(), by_fast_path.await.unwrap());
-    // hyper's timer starts when it next reads, a moment after our clock did.
-    assert!(by_hyper <= DEADLINE + MARGIN, "closed by hyper after {by_hyper:?}");
-    assert!(by_hyper >= DEADLINE - Duration::from_millis(50), "{by_hyper:?}");
-    assert_closed_at_deadline(&[by_fast_path], "after the fast path");
+    // Here the server's clock starts as it finishes writing, a moment before ours.
+    for (closed, what) in [(by_hyper, "by hyper"), (by_fast_path, "after the fast path")] {
+        let closed = closed.await.unwrap();
+        assert!(
+            closed >= DEADLINE - Duration::from_millis(500),
+            "{what}: closed early ({closed:?})"
+        );
+        assert!(closed <= DEADLINE + MARGIN, "{what}: closed late ({closed:?})");
+    }
 }
 
 #[tokio::test]
