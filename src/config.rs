@@ -27,6 +27,12 @@ pub struct Config {
     /// written for this many milliseconds (a peer that stopped reading).
     #[arg(long, env = "BOARDCAST_SEND_TIMEOUT_MS", default_value_t = 30_000)]
     pub send_timeout_ms: u64,
+    /// Close a connection whose request head is not complete this many milliseconds
+    /// after the connection opened, or (on a kept-alive connection) after the
+    /// previous response: a peer that sends nothing, or trickles its head, cannot
+    /// hold a socket for ever.
+    #[arg(long, env = "BOARDCAST_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
     /// Milliseconds between WebSocket pings; a connection silent for two intervals is
     /// closed and leaves presence.
     #[arg(long, env = "BOARDCAST_WS_PING_MS", default_value_t = 20_000)]
@@ -49,6 +55,7 @@ impl Config {
             max_streams_per_user: 64,
             stream_buffer: 1024,
             send_timeout_ms: 30_000,
+            header_timeout_ms: 10_000,
             ws_ping_ms: 20_000,
             allowed_origins: Vec::new(),
         }

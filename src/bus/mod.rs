@@ -6,16 +6,21 @@
 //! memory is bounded by the ring's capacity whatever the subscribers do, and a
 //! subscriber that falls more than `capacity` events behind learns it explicitly
 //! (`Lagged`) instead of slowing anyone down. Every event is serialized once per
-//! format ([`SharedEvent`]) and shared by all subscribers.
+//! format ([`SharedEvent`]) and shared by all subscribers. Events reach the rings
+//! through one thread of their own ([`fanout`] says why), in publish order.
+
+mod fanout;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use prost::Message;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::proto::v1::BoardEvent;
+use fanout::Fanout;
+pub use fanout::FanoutError;
 
 /// An event with its encodings, each built once and shared by every subscriber.
 #[derive(Debug)]
@@ -63,7 +68,8 @@ impl SharedEvent {
 
 pub type Receiver = broadcast::Receiver<Arc<SharedEvent>>;
 
-type Boards = Mutex<Option<HashMap<String, broadcast::Sender<Arc<SharedEvent>>>>>;
+type Sender = broadcast::Sender<Arc<SharedEvent>>;
+type Boards = Mutex<Option<HashMap<String, Sender>>>;
 
 pub struct Bus {
     /// How many events a subscriber may fall behind before it is told it lagged.
@@ -71,32 +77,14 @@ pub struct Bus {
     /// Per-board senders; `None` once the bus is closed for shutdown.
     boards: Arc<Boards>,
     /// Events on their way to the fan-out thread, in publish order.
-    fanout: std::sync::mpsc::Sender<BoardEvent>,
+    fanout: Fanout<BoardEvent>,
 }
 
 impl Bus {
     pub fn new(capacity: usize) -> Self {
         let boards: Arc<Boards> = Arc::new(Mutex::new(Some(HashMap::new())));
-        let (fanout, events) = std::sync::mpsc::channel();
         let shared = boards.clone();
-        // The broadcast send happens on a thread of its own. Sent from a runtime
-        // worker (the request that committed), its wake-ups would land in that
-        // worker's local run queue, which tokio serves ahead of its global queue: the
-        // subscribers woken last time would be served again and again while the rest
-        // wait, and under a burst of writes the first event of the burst reached most
-        // watchers only after the last was published (docs/BENCHMARKS.md). Woken
-        // from outside, every subscriber queues in one FIFO and takes all that is
-        // waiting when its turn comes.
-        std::thread::Builder::new()
-            .name("boardcast-fanout".into())
-            .spawn(move || {
-                // Ends when the bus, and with it the sending side, is dropped.
-                // Each event's wire forms are built here, off the request's path.
-                while let Ok(event) = events.recv() {
-                    send(&shared, SharedEvent::new(event));
-                }
-            })
-            .expect("spawn the fan-out thread");
+        let fanout = Fanout::spawn("boardcast-fanout", fanout::QUEUE, move |event| send(&shared, event));
         Bus {
             capacity: capacity.max(1),
             boards,
@@ -105,6 +93,7 @@ impl Bus {
     }
 
     /// Hands a committed event to every subscriber of its board, in publish order.
+    /// Waits while the fan-out thread is a whole queue behind.
     pub fn publish(&self, event: BoardEvent) {
         // A board nobody follows costs no trip to the fan-out thread (nor building
         // the event's wire forms). Whoever subscribes after this check reads the
@@ -115,8 +104,22 @@ impl Bus {
             .expect("bus lock")
             .as_ref()
             .is_some_and(|boards| boards.contains_key(&event.board_id));
-        if followed {
-            let _ = self.fanout.send(event);
+        if !followed {
+            return;
+        }
+        match self.fanout.send(event) {
+            Ok(()) => {}
+            // Closed while this event was on its way: every stream is ending anyway.
+            Err((FanoutError::Stopped, event)) => {
+                tracing::debug!(
+                    board = event.board_id,
+                    seq = event.seq,
+                    "event published during shutdown"
+                );
+            }
+            Err((e, event)) => {
+                tracing::error!(error = %e, board = event.board_id, seq = event.seq, "live event not delivered");
+            }
         }
     }
 
@@ -138,22 +141,45 @@ impl Bus {
     }
 
     /// Ends every subscription (their receivers see `Closed`) and refuses new ones:
-    /// how streams learn the server is shutting down.
-    pub fn close(&self) {
+    /// how streams learn the server is shutting down. Events published before still
+    /// reach their subscribers first: the fan-out thread delivers its queue and is
+    /// joined (a bounded wait). An error says live delivery had already failed, or
+    /// that the thread did not end.
+    pub fn close(&self) -> Result<(), FanoutError> {
+        let stopped = self.fanout.stop(fanout::STOP_WAIT);
         self.boards.lock().expect("bus lock").take();
+        stopped
+    }
+
+    /// Becomes `true` if the fan-out thread dies: live delivery has stopped, and the
+    /// server should stop too rather than serve streams that never get an event.
+    pub fn failed(&self) -> watch::Receiver<bool> {
+        self.fanout.failed()
     }
 }
 
-fn send(boards: &Boards, event: Arc<SharedEvent>) {
-    let mut guard = boards.lock().expect("bus lock");
-    let Some(boards) = guard.as_mut() else { return };
-    if let Some(tx) = boards.get(event.board_id()) {
-        let board = event.board_id().to_owned();
-        if tx.send(event).is_err() {
-            // Nobody listens any more: forget the board until someone does.
-            boards.remove(&board);
+/// On the fan-out thread: one event to its board's subscribers. The lock is held
+/// only to find the board's sender, so `subscribe` and `publish` on request paths
+/// never wait while thousands of subscribers are woken.
+fn send(boards: &Boards, event: BoardEvent) {
+    let Some(tx) = sender(boards, &event.board_id) else {
+        return;
+    };
+    // Each event's wire forms are built here, off the request's path.
+    if let Err(broadcast::error::SendError(event)) = tx.send(SharedEvent::new(event)) {
+        // Nobody listens any more: forget the board until someone does, unless
+        // someone subscribed to this ring since, or it was replaced.
+        let mut guard = boards.lock().expect("bus lock");
+        let Some(boards) = guard.as_mut() else { return };
+        let unheard = |ring: &Sender| ring.same_channel(&tx) && ring.receiver_count() == 0;
+        if boards.get(event.board_id()).is_some_and(unheard) {
+            boards.remove(event.board_id());
         }
     }
+}
+
+fn sender(boards: &Boards, board_id: &str) -> Option<Sender> {
+    boards.lock().expect("bus lock").as_ref()?.get(board_id).cloned()
 }
 
 #[cfg(test)]
@@ -184,10 +210,39 @@ mod tests {
         bus.publish(event("b2", 2));
         assert_eq!(two.recv().await.unwrap().seq(), 2);
         assert!(matches!(one.recv().await, Err(broadcast::error::RecvError::Lagged(2))));
-        bus.close();
+        bus.close().unwrap();
         assert!(matches!(two.recv().await, Err(broadcast::error::RecvError::Closed)));
         let mut late = bus.subscribe("b1");
         assert!(matches!(late.recv().await, Err(broadcast::error::RecvError::Closed)));
+    }
+
+    #[tokio::test]
+    async fn a_ring_whose_listeners_left_is_forgotten_when_it_is_sent_to() {
+        let bus = Bus::new(4);
+        drop(bus.subscribe("gone"));
+        let mut witness = bus.subscribe("witness");
+        bus.publish(event("gone", 1));
+        // In publish order: once the witness has its event, "gone" was sent to.
+        bus.publish(event("witness", 1));
+        assert_eq!(witness.recv().await.unwrap().seq(), 1);
+        let boards = bus.boards.lock().unwrap();
+        let names: Vec<&String> = boards.as_ref().unwrap().keys().collect();
+        assert_eq!(names, ["witness"]);
+    }
+
+    #[tokio::test]
+    async fn close_joins_the_fan_out_thread_and_later_publishes_are_quiet() {
+        let bus = Bus::new(4);
+        let mut rx = bus.subscribe("b1");
+        bus.publish(event("b1", 1));
+        bus.close().unwrap();
+        // Published before the close: still delivered, then the ring is closed.
+        assert_eq!(rx.recv().await.unwrap().seq(), 1);
+        assert!(matches!(rx.recv().await, Err(broadcast::error::RecvError::Closed)));
+        assert!(bus.fanout.joined());
+        bus.publish(event("b1", 2));
+        bus.close().unwrap();
+        assert!(!*bus.failed().borrow());
     }
 
     #[test]

@@ -20,6 +20,15 @@ use crate::app::AppState;
 use crate::app::limits::MAX_BODY_BYTES;
 use crate::core::Error;
 
+/// One board's event stream.
+pub const BOARD_EVENTS: &str = "/boards/{board_id}/events";
+/// Several boards' events on one stream.
+pub const MANY_BOARD_EVENTS: &str = "/events";
+/// Every route whose `GET` answers with an event stream, in the router's syntax.
+/// `server::detect` serves a connection opening with one of them straight on the
+/// socket, so a stream route missing here would silently cost hyper's buffers.
+pub const STREAM_ROUTES: [&str; 2] = [BOARD_EVENTS, MANY_BOARD_EVENTS];
+
 pub fn router(state: AppState) -> Router {
     rest::routes()
         .route("/", get(root))
@@ -27,8 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/style.css", get(web::style_css))
         .route("/dev/users", get(web::dev_users))
         .route("/ws", get(ws::websocket))
-        .route("/boards/{board_id}/events", get(sse::board_events))
-        .route("/events", get(sse::many_board_events))
+        .route(BOARD_EVENTS, get(sse::board_events))
+        .route(MANY_BOARD_EVENTS, get(sse::many_board_events))
         .route("/boards/{board_id}/changes", get(poll::changes))
         .route("/boards/{board_id}/poll", get(poll::poll))
         .route("/boards/{board_id}/updates", get(poll::updates))

@@ -29,12 +29,7 @@ impl axum::serve::Listener for GuardedListener {
                     if let Err(e) = io.set_nodelay(true) {
                         tracing::debug!(error = %e, "cannot set TCP_NODELAY");
                     }
-                    let guard = StallGuard {
-                        io,
-                        timeout: self.send_timeout,
-                        stalled: None,
-                    };
-                    return (guard, addr);
+                    return (StallGuard::new(io, self.send_timeout), addr);
                 }
                 // Out of descriptors and the like: wait a moment rather than spin.
                 Err(e) => {
@@ -58,6 +53,14 @@ pub struct StallGuard {
 }
 
 impl StallGuard {
+    pub(super) fn new(io: TcpStream, timeout: Duration) -> Self {
+        StallGuard {
+            io,
+            timeout,
+            stalled: None,
+        }
+    }
+
     fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match poll {
             Poll::Pending => {

@@ -1,14 +1,22 @@
 //! The one listener: HTTP/1.1 and HTTP/2 cleartext on a single port, gRPC dispatched by
 //! content type, everything else to the HTTP gateway. Owns start-up and graceful
 //! shutdown.
+//!
+//! Connection level: `listener` (socket policy: `TCP_NODELAY`, send-stall timeout),
+//! `serve` (accept loop, hyper), `detect` (each connection's first head, under the
+//! header deadline), `h1_stream` (event streams written on the socket), `prefixed`
+//! (bytes the detector read, put back in front for hyper).
 
+mod detect;
+mod h1_stream;
 mod listener;
+mod prefixed;
 mod serve;
-mod sse_conn;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
@@ -27,6 +35,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// seeds the database; `run` serves until the shutdown future completes.
 pub struct Application {
     listener: listener::GuardedListener,
+    settings: serve::Settings,
     state: AppState,
     app: axum::Router,
 }
@@ -62,9 +71,17 @@ impl Application {
         }));
         let listener = listener::GuardedListener {
             inner: listener,
-            send_timeout: std::time::Duration::from_millis(state.config.send_timeout_ms.max(1)),
+            send_timeout: Duration::from_millis(state.config.send_timeout_ms.max(1)),
         };
-        Ok(Application { listener, state, app })
+        let settings = serve::Settings {
+            header_timeout: Duration::from_millis(state.config.header_timeout_ms.max(1)),
+        };
+        Ok(Application {
+            listener,
+            settings,
+            state,
+            app,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -96,14 +113,30 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then ends every stream (by closing the bus)
-    /// and waits for in-flight requests to finish.
+    /// and waits for in-flight requests to finish. Also stops, with an error, if the
+    /// bus's fan-out thread dies: every stream would stay open and never get another
+    /// event, so the process exits non-zero for its supervisor to restart it.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let core = self.state.core.clone();
+        let mut failed = core.bus().failed();
         let shutdown = async move {
-            shutdown.await;
-            core.bus().close();
+            let fanout_died = async move {
+                // An error means the bus is gone, and with it anything that could fail.
+                if failed.wait_for(|dead| *dead).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = shutdown => {}
+                () = fanout_died => tracing::error!("the fan-out thread died: shutting down"),
+            }
+            // Joining the fan-out thread blocks (briefly): not on a runtime worker.
+            match tokio::task::spawn_blocking(move || core.bus().close()).await {
+                Ok(closed) => closed.map_err(std::io::Error::other),
+                Err(e) => Err(std::io::Error::other(e)),
+            }
         };
-        serve::run(self.listener, self.app, shutdown).await
+        serve::run(self.listener, self.app, self.settings, shutdown).await
     }
 }
 

@@ -1,67 +1,113 @@
 //! The accept loop and each connection's life until graceful shutdown.
 //!
-//! A new connection's first request head is read here: a plain HTTP/1.1 request for
-//! an SSE board stream is answered by [`super::sse_conn`] straight on the socket;
-//! everything else (REST, WebSocket upgrades, gRPC and any HTTP/2, later requests on
-//! a kept-alive connection) goes to hyper with the bytes already read put back in
-//! front. On shutdown the loop stops accepting, hyper connections finish their
-//! in-flight requests, and `run` returns once every connection has ended (streams end
-//! when the bus closes).
+//! Each connection starts with [`detect`]: its first request head, read under the
+//! header deadline. A plain HTTP/1 request for an event stream is answered by
+//! [`h1_stream`] straight on the socket (and a kept-alive connection comes back here
+//! for its next head); everything else (REST, WebSocket upgrades, gRPC and any
+//! HTTP/2) goes to hyper with the bytes already read put back in front
+//! ([`Prefixed`]). On shutdown the loop stops accepting, hyper connections finish
+//! their in-flight requests, and `run` returns once every connection has ended
+//! (streams end when the bus closes).
 
 use std::future::Future;
 use std::io;
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll};
+use std::pin::pin;
+use std::time::Duration;
 
 use axum::Router;
-use bytes::{Buf, Bytes};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, watch};
 
+use super::detect::{self, Detected};
+use super::h1_stream;
 use super::listener::{GuardedListener, StallGuard};
-use super::sse_conn;
+use super::prefixed::Prefixed;
 
-pub async fn run(mut listener: GuardedListener, app: Router, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+/// HTTP/2 keep-alive: a ping after this long without a frame from the peer, and the
+/// connection closed if the ping is not answered within as long again. Finds a peer
+/// that vanished without a FIN (an idle h2 connection otherwise waits on it for ever);
+/// every live h2 client answers pings by itself.
+const H2_KEEP_ALIVE: Duration = Duration::from_secs(20);
+
+/// How connections are served.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Settings {
+    /// Longest wait for a complete request head, from the connection's start or from
+    /// the previous answer on a kept-alive connection.
+    pub header_timeout: Duration,
+}
+
+/// Serves until `shutdown` completes, then drains, and returns what `shutdown` said.
+pub(super) async fn run(
+    mut listener: GuardedListener,
+    app: Router,
+    settings: Settings,
+    shutdown: impl Future<Output = io::Result<()>>,
+) -> io::Result<()> {
     use axum::serve::Listener;
     let (stop_tx, stop_rx) = watch::channel(false);
     // Every connection task holds a sender; `recv` returns `None` once all are gone.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut shutdown = pin!(shutdown);
-    loop {
+    let outcome = loop {
         let (io, _addr) = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
+            outcome = &mut shutdown => break outcome,
         };
         let (app, stop, alive) = (app.clone(), stop_rx.clone(), alive_tx.clone());
         tokio::spawn(async move {
-            connection(io, app, stop).await;
+            connection(io, app, stop, settings).await;
             drop(alive);
         });
-    }
+    };
     drop(listener);
     stop_tx.send_replace(true);
     drop(alive_tx);
     let _ = alive_rx.recv().await;
-    Ok(())
+    outcome
 }
 
-async fn connection(io: StallGuard, app: Router, mut stop: watch::Receiver<bool>) {
-    let Some((io, read)) = sse_conn::serve_first(io, &app, &mut stop).await else {
-        return;
+async fn connection(mut io: StallGuard, app: Router, mut stop: watch::Receiver<bool>, settings: Settings) {
+    let read = loop {
+        match detect::detect(&mut io, &mut stop, settings.header_timeout).await {
+            Ok(Detected::Stream(request)) => match h1_stream::serve(io, &app, request, &stop).await {
+                Some(kept_alive) => io = kept_alive,
+                None => return,
+            },
+            Ok(Detected::Other { read, why }) => {
+                tracing::trace!(?why, "connection handed to hyper");
+                break read;
+            }
+            Err(e) => {
+                tracing::debug!(reason = %e, "connection closed without a request");
+                return;
+            }
+        }
     };
     // Boxed: a hyper connection's state is large, and the SSE connections that never
     // get here should not carry room for it.
-    Box::pin(hyper_connection(Prefixed { read, io }, app, stop)).await;
+    Box::pin(hyper_connection(Prefixed::new(read, io), app, stop, settings)).await;
 }
 
-async fn hyper_connection(io: Prefixed, app: Router, mut stop: watch::Receiver<bool>) {
+async fn hyper_connection(io: Prefixed, app: Router, mut stop: watch::Receiver<bool>, settings: Settings) {
     let service = TowerToHyperService::new(app);
     let mut builder = Builder::new(TokioExecutor::new());
-    // The CONNECT protocol carries WebSockets over HTTP/2.
-    builder.http2().enable_connect_protocol();
+    // Without a timer hyper drops its timeouts (its 30 s header default with only a
+    // log line). The header deadline also bounds a kept-alive connection idle or
+    // trickling between requests.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_KEEP_ALIVE)
+        .keep_alive_timeout(H2_KEEP_ALIVE)
+        // The CONNECT protocol carries WebSockets over HTTP/2.
+        .enable_connect_protocol();
     let mut conn = pin!(builder.serve_connection_with_upgrades(TokioIo::new(io), service));
     let mut stopping = *stop.borrow();
     if stopping {
@@ -80,49 +126,5 @@ async fn hyper_connection(io: Prefixed, app: Router, mut stop: watch::Receiver<b
                 conn.as_mut().graceful_shutdown();
             }
         }
-    }
-}
-
-/// A connection with bytes already read from it put back in front.
-pub(super) struct Prefixed {
-    read: Bytes,
-    io: StallGuard,
-}
-
-impl AsyncRead for Prefixed {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        if self.read.has_remaining() {
-            let n = self.read.len().min(buf.remaining());
-            buf.put_slice(&self.read[..n]);
-            self.read.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Prefixed {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
