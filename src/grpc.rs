@@ -26,7 +26,7 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::app::limits::MAX_BODY_BYTES);
+    let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     Ok(tonic::service::Routes::new(board)
         .add_service(health_service)
         .add_service(reflection().build_v1()?)

@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod gateway;
 pub mod grpc;
+pub mod limits;
 pub mod presence;
 pub mod proto;
 pub mod server;

@@ -1,8 +1,6 @@
 //! What every transport shares, below all of them: the [`AppState`] built once at
-//! start-up and the request limits. Transports (`gateway`, `grpc`) import this module,
-//! never `server` or each other.
-
-pub mod limits;
+//! start-up. Transports (`gateway`, `grpc`) import this module, never `server` or each
+//! other; the limits they share are in `crate::limits`.
 
 use std::sync::Arc;
 

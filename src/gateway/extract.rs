@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
-use crate::app::limits::MAX_BODY_BYTES;
 use crate::auth::{self, TOKEN_COOKIE};
 use crate::core::{Actor, Error};
+use crate::limits::MAX_BODY_BYTES;
 
 /// The caller, from `Authorization: Bearer`, else `?token=`, else the token cookie,
 /// else the guest when guests are allowed.

@@ -17,8 +17,8 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::app::AppState;
-use crate::app::limits::MAX_BODY_BYTES;
 use crate::core::Error;
+use crate::limits::MAX_BODY_BYTES;
 
 /// One board's event stream.
 pub const BOARD_EVENTS: &str = "/boards/{board_id}/events";

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{Step, notice, resume};
-use crate::app::limits::{MAX_FRAME_BYTES, WS_RATE_PER_SEC};
 use crate::core::{Error, Result, StreamItem};
+use crate::limits::{MAX_FRAME_BYTES, WS_RATE_PER_SEC};
 use crate::proto::PayloadVisitor;
 use crate::proto::v1::client_message::Message as In;
 use crate::proto::v1::server_message::Message as Out;

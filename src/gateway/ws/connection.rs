@@ -17,9 +17,9 @@ use tokio::time::{Instant, Interval, sleep_until};
 
 use super::rate::TokenBucket;
 use crate::app::AppState;
-use crate::app::limits::WS_MAILBOX_FRAMES;
 use crate::core::{Actor, Error, StreamItem, Subscription};
 use crate::gateway::live;
+use crate::limits::WS_MAILBOX_FRAMES;
 use crate::presence::{ConnId, Inbox, Mailbox};
 use crate::proto::v1::{BoardSeq, Viewer, Welcome, server_message::Message as Out};
 use crate::wire::Step;

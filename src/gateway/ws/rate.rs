@@ -3,7 +3,7 @@
 
 use tokio::time::Instant;
 
-use crate::app::limits::{WS_RATE_BURST, WS_RATE_PER_SEC};
+use crate::limits::{WS_RATE_BURST, WS_RATE_PER_SEC};
 
 pub(super) struct TokenBucket {
     tokens: f64,

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::connection::Connection;
-use crate::app::limits::WS_CURSOR_INTERVAL;
 use crate::core::{Error, Result};
+use crate::limits::WS_CURSOR_INTERVAL;
 use crate::proto::v1::server_message::Message as Out;
 use crate::proto::v1::{CursorMoved, Presence, UserStoppedTyping};
 use crate::wire::ws::frame;

@@ -8,9 +8,9 @@ use axum::response::Response;
 
 use super::connection::Connection;
 use crate::app::AppState;
-use crate::app::limits::MAX_FRAME_BYTES;
 use crate::core::{Actor, Error};
 use crate::gateway::extract::token;
+use crate::limits::MAX_FRAME_BYTES;
 use crate::presence::color_of;
 use crate::proto::v1::Viewer;
 
