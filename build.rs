@@ -155,7 +155,9 @@ fn rust_path(full_name: &str, package: &str) -> String {
         .trim_start_matches('.');
     let mut parts: Vec<String> = relative.split('.').map(str::to_owned).collect();
     let last = parts.pop().unwrap_or_default();
-    parts.iter_mut().for_each(|p| *p = snake(p));
+    for p in &mut parts {
+        *p = snake(p);
+    }
     parts.push(last);
     parts.join("::")
 }

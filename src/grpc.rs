@@ -13,7 +13,11 @@ use crate::auth;
 use crate::core::{Actor, Error, Resume};
 use crate::proto::SubscribeResponse;
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
-use crate::proto::v1::*;
+use crate::proto::v1::{
+    CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse, GetBoardRequest, GetBoardResponse,
+    GetTaskRequest, GetTaskResponse, ListBoardsRequest, ListBoardsResponse, ListTasksRequest, ListTasksResponse,
+    MoveTaskRequest, MoveTaskResponse, SubscribeRequest, UpdateTaskRequest, UpdateTaskResponse,
+};
 use crate::wire::Step;
 use crate::wire::error::grpc_status as status;
 

@@ -8,8 +8,8 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Sustained WebSocket frames per second a client may send, and the burst above it;
 /// more closes the socket (1008).
-pub const WS_RATE_PER_SEC: f64 = 100.0;
-pub const WS_RATE_BURST: f64 = 200.0;
+pub const WS_RATE_PER_SEC: u32 = 100;
+pub const WS_RATE_BURST: u32 = 200;
 
 /// Room messages waiting for a slow WebSocket before it is closed (1013).
 pub const WS_MAILBOX_FRAMES: usize = 256;

@@ -111,7 +111,8 @@ pub fn color_of(user_id: &str) -> String {
     let hash = user_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    PALETTE[(hash % PALETTE.len() as u64) as usize].to_owned()
+    let index = hash % PALETTE.len() as u64;
+    PALETTE[usize::try_from(index).unwrap_or_default()].to_owned()
 }
 
 impl Presence {
@@ -121,7 +122,7 @@ impl Presence {
 
     /// Adds a connection to a board's room and returns the room's viewers. The other
     /// members hear `user_joined` when this is the user's first connection there.
-    pub fn join(&self, board_id: &str, conn: ConnId, viewer: Viewer, mailbox: Mailbox) -> Vec<Viewer> {
+    pub fn join(&self, board_id: &str, conn: ConnId, viewer: &Viewer, mailbox: Mailbox) -> Vec<Viewer> {
         let mut rooms = self.rooms.lock().expect("presence lock");
         let room = rooms.entry(board_id.to_owned()).or_default();
         let first = !room.values().any(|m| m.viewer.user_id == viewer.user_id);
@@ -221,15 +222,15 @@ mod tests {
         let (a1, mut a1_rx) = Mailbox::new(8);
         let (a2, mut a2_rx) = Mailbox::new(8);
         let (b, mut b_rx) = Mailbox::new(8);
-        p.join("board", 1, viewer("alice"), a1);
-        let seen = p.join("board", 2, viewer("bob"), b);
+        p.join("board", 1, &viewer("alice"), a1);
+        let seen = p.join("board", 2, &viewer("bob"), b);
         assert_eq!(
             seen.iter().map(|v| v.user_id.as_str()).collect::<Vec<_>>(),
             ["alice", "bob"]
         );
         assert!(text(&mut a1_rx).unwrap().contains("\"user_joined\""));
         // alice's second tab: no second user_joined, still two viewers.
-        assert_eq!(p.join("board", 3, viewer("alice"), a2).len(), 2);
+        assert_eq!(p.join("board", 3, &viewer("alice"), a2).len(), 2);
         assert_eq!(text(&mut b_rx), None);
         p.leave("board", 1);
         assert_eq!(text(&mut b_rx), None, "alice still has a tab open");
@@ -243,7 +244,7 @@ mod tests {
     fn a_full_mailbox_marks_its_owner_overflowed() {
         let p = Presence::default();
         let (slow, _rx) = Mailbox::new(1);
-        p.join("board", 1, viewer("slow"), slow.clone());
+        p.join("board", 1, &viewer("slow"), slow.clone());
         let (_fast, _fast_rx) = Mailbox::new(8);
         p.broadcast("board", None, &Bytes::from_static(b"{}"));
         assert!(!slow.overflowed());

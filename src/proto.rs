@@ -73,7 +73,7 @@ impl prost::Message for SubscribeResponse {
             2 => {
                 let mut s = match self.message.take() {
                     Some(SubscribeMessage::Snapshot(s)) => s,
-                    _ => Default::default(),
+                    _ => v1::GetBoardResponse::default(),
                 };
                 message::merge(wire_type, &mut s, buf, ctx)?;
                 self.message = Some(SubscribeMessage::Snapshot(s));
@@ -81,7 +81,7 @@ impl prost::Message for SubscribeResponse {
             3 => {
                 let mut r = match self.message.take() {
                     Some(SubscribeMessage::Reset(r)) => r,
-                    _ => Default::default(),
+                    _ => v1::Reset::default(),
                 };
                 message::merge(wire_type, &mut r, buf, ctx)?;
                 self.message = Some(SubscribeMessage::Reset(r));
@@ -166,30 +166,32 @@ mod tests {
     /// The generated tags are the ones serde writes, for every variant of every oneof.
     #[test]
     fn generated_tags_agree_with_serde() {
-        fn check<T: serde::Serialize>(variants: Vec<T>, tags: &[&str], type_name: fn(&T) -> &'static str) {
+        fn check<T: serde::Serialize>(variants: &[T], tags: &[&str], type_name: fn(&T) -> &'static str) {
             assert_eq!(variants.len(), tags.len());
             for (variant, tag) in variants.iter().zip(tags) {
                 assert_eq!(serde_json::to_value(variant).unwrap()["type"], *tag);
                 assert_eq!(type_name(variant), *tag);
             }
         }
-        check(board_event::Payload::every_variant(), board_event::Payload::TAGS, |v| {
-            v.type_name()
-        });
         check(
-            stream_notice::Notice::every_variant(),
+            &board_event::Payload::every_variant(),
+            board_event::Payload::TAGS,
+            super::v1::board_event::Payload::type_name,
+        );
+        check(
+            &stream_notice::Notice::every_variant(),
             stream_notice::Notice::TAGS,
-            |v| v.type_name(),
+            super::v1::stream_notice::Notice::type_name,
         );
         check(
-            client_message::Message::every_variant(),
+            &client_message::Message::every_variant(),
             client_message::Message::TAGS,
-            |v| v.type_name(),
+            super::v1::client_message::Message::type_name,
         );
         check(
-            server_message::Message::every_variant(),
+            &server_message::Message::every_variant(),
             server_message::Message::TAGS,
-            |v| v.type_name(),
+            super::v1::server_message::Message::type_name,
         );
     }
 

@@ -77,11 +77,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .map(|mime| {
+            .is_some_and(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
                 mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-            })
-            .unwrap_or(false);
+            });
         if !is_json {
             return Err(Error::UnsupportedMediaType(
                 "Content-Type must be application/json".into(),

@@ -101,7 +101,7 @@ async fn read_head(io: &mut StallGuard) -> Result<Detected, DetectError> {
             Ok(_) => {}
         }
         match classify(&buf) {
-            Class::Partial if buf.len() < MAX_HEAD => continue,
+            Class::Partial if buf.len() < MAX_HEAD => {}
             Class::Partial => return Ok(other(buf, Handoff::TooLarge)),
             Class::Other => return Ok(other(buf, Handoff::NotAStream)),
             Class::Stream(request) => return Ok(Detected::Stream(request)),
@@ -134,11 +134,10 @@ fn classify(buf: &[u8]) -> Class {
         Ok(httparse::Status::Complete(len)) if len == buf.len() => {
             stream_request(&req).map_or(Class::Other, Class::Stream)
         }
-        // Bytes after the head (a body, pipelining, a smuggling attempt) are hyper's.
-        Ok(httparse::Status::Complete(_)) => Class::Other,
         Ok(httparse::Status::Partial) => Class::Partial,
-        // Too many headers, not HTTP/1, malformed: hyper answers (or closes).
-        Err(_) => Class::Other,
+        // Bytes after the head (a body, pipelining, a smuggling attempt), or too many
+        // headers, not HTTP/1, malformed: hyper answers (or closes).
+        Ok(httparse::Status::Complete(_)) | Err(_) => Class::Other,
     }
 }
 
@@ -258,7 +257,10 @@ mod tests {
         assert!(matches!(classify(pipelined), Class::Other));
         assert!(matches!(classify(b"GET /boards HTTP/1.1\r\n\r\n"), Class::Other));
         assert!(matches!(classify(b"POST /events HTTP/1.1\r\n\r\n"), Class::Other));
-        let many: String = (0..MAX_HEADERS + 1).map(|i| format!("X-{i}: y\r\n")).collect();
+        let many = (0..=MAX_HEADERS)
+            .map(|i| format!("X-{i}: y\r\n"))
+            .collect::<Vec<_>>()
+            .concat();
         let many = format!("GET /events HTTP/1.1\r\n{many}\r\n");
         assert!(matches!(classify(many.as_bytes()), Class::Other));
     }

@@ -76,7 +76,7 @@ impl StallGuard {
                     Poll::Pending => Poll::Pending,
                 }
             }
-            ready => {
+            ready @ Poll::Ready(_) => {
                 self.stalled = None;
                 ready
             }

@@ -74,7 +74,8 @@ pub fn grpc_code(err: &Error) -> Code {
     }
 }
 
-/// The gRPC status of an error.
+/// The gRPC status of an error. Takes the error whole so it reads as `map_err(grpc_status)`.
+#[allow(clippy::needless_pass_by_value)]
 pub fn grpc_status(err: Error) -> Status {
     log_internal(&err);
     Status::new(grpc_code(&err), err.to_string())

@@ -52,7 +52,7 @@ pub fn opening(id: &str, connected: Connected) -> Bytes {
 fn notice_frame(id: &str, item: Notice) -> Bytes {
     let name = match &item {
         Notice::Connected(_) => None,
-        other => Some(other.type_name()),
+        other @ Notice::Reset(_) => Some(other.type_name()),
     };
     frame(id, name, &notice(item))
 }

@@ -132,8 +132,8 @@ impl Connection {
             () = self.inbox.recv_all(out) => Wake::Mail,
             item = next_item(&mut self.sub), if following => Wake::Board(item),
             _ = heartbeat.tick() => Wake::Heartbeat,
-            _ = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,
-            _ = sleep_until(cursor_due.unwrap_or_else(Instant::now)), if cursor_due.is_some() => Wake::CursorDue,
+            () = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,
+            () = sleep_until(cursor_due.unwrap_or_else(Instant::now)), if cursor_due.is_some() => Wake::CursorDue,
         }
     }
 

@@ -13,15 +13,15 @@ pub(super) struct TokenBucket {
 impl TokenBucket {
     pub(super) fn new(now: Instant) -> Self {
         TokenBucket {
-            tokens: WS_RATE_BURST,
+            tokens: f64::from(WS_RATE_BURST),
             refilled_at: now,
         }
     }
 
     /// Takes a token for one frame at `now`; `false` when the client is over the rate.
     pub(super) fn take(&mut self, now: Instant) -> bool {
-        let earned = now.duration_since(self.refilled_at).as_secs_f64() * WS_RATE_PER_SEC;
-        self.tokens = (self.tokens + earned).min(WS_RATE_BURST);
+        let earned = now.duration_since(self.refilled_at).as_secs_f64() * f64::from(WS_RATE_PER_SEC);
+        self.tokens = (self.tokens + earned).min(f64::from(WS_RATE_BURST));
         self.refilled_at = now;
         if self.tokens < 1.0 {
             return false;
@@ -41,13 +41,11 @@ mod tests {
     fn a_burst_passes_then_the_rate_refills() {
         let start = Instant::now();
         let mut bucket = TokenBucket::new(start);
-        let burst = WS_RATE_BURST as usize;
-        assert!((0..burst).all(|_| bucket.take(start)), "the whole burst passes");
+        assert!((0..WS_RATE_BURST).all(|_| bucket.take(start)), "the whole burst passes");
         assert!(!bucket.take(start), "one more does not");
         // A tenth of a second earns a tenth of the per-second rate.
         let later = start + Duration::from_millis(100);
-        let earned = (WS_RATE_PER_SEC / 10.0) as usize;
-        assert!((0..earned).all(|_| bucket.take(later)));
+        assert!((0..WS_RATE_PER_SEC / 10).all(|_| bucket.take(later)));
         assert!(!bucket.take(later));
     }
 }

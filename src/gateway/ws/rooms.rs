@@ -28,7 +28,7 @@ impl Connection {
         let Some((_, viewer)) = self.identity.clone() else {
             return;
         };
-        let viewers = self.s.presence.join(board_id, self.id, viewer, self.mailbox.clone());
+        let viewers = self.s.presence.join(board_id, self.id, &viewer, self.mailbox.clone());
         if !self.rooms.iter().any(|r| r == board_id) {
             self.rooms.push(board_id.to_owned());
         }

@@ -31,15 +31,18 @@ impl ReaderPool {
 
     pub(super) async fn take(self: &Arc<Self>) -> Result<Lent> {
         let permit = self.permits.clone().acquire_owned().await?;
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => {
-                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let conn = Connection::open_with_flags(&self.path, flags)?;
-                prepare(&conn)?;
-                conn
-            }
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let conn = if let Some(conn) = idle {
+            conn
+        } else {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(&self.path, flags)?;
+            prepare(&conn)?;
+            conn
         };
         Ok(Lent {
             conn: Some(conn),
@@ -68,7 +71,11 @@ impl Drop for Lent {
             // A connection still inside a transaction (its rollback failed) is not
             // lent again; dropping it closes it, and the next loan opens a new one.
             if conn.is_autocommit() {
-                self.pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+                self.pool
+                    .idle
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(conn);
             }
         }
     }
