@@ -1,8 +1,15 @@
 //! boardcast: a live, collaborative task board server.
 //!
-//! Layout: `proto` (the one schema) → `core` (every rule) → `store` (persistence) and
-//! `bus` (live events) — and, facing clients, `gateway` (HTTP: REST, SSE, polling) and
-//! `grpc` (tonic), both served by `server` on one port; `wire` builds every byte they send. `auth` resolves identities; `config` holds the flags.
+//! Layout, lowest layer first (a module imports only those below it; `tests/layering.rs`
+//! checks it):
+//! - `proto` (the one schema), `time`, `config` (the flags), `limits`;
+//! - `store` (persistence) and `bus` (live events);
+//! - `core`: every rule;
+//! - `auth` (identity), `wire` (every byte a transport sends), `presence` (rooms);
+//! - `app`: the state every transport shares;
+//! - `gateway` (HTTP: REST, SSE, polling, WebSocket, the page) and `grpc` (tonic);
+//! - `server`: the one listener that serves both.
+//!
 //! See docs/ARCHITECTURE.md.
 
 #![forbid(unsafe_code)]
