@@ -91,3 +91,19 @@ pub fn print(report: &impl serde::Serialize, one_line: bool) -> Result<(), Box<d
     println!("{text}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Latency, percentile};
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let sorted: Vec<u64> = (1..=101).map(|n| n * 1000).collect();
+        assert_eq!(percentile(&sorted, 0.5), 51_000);
+        assert_eq!(percentile(&sorted, 0.99), 100_000);
+        assert_eq!(percentile(&sorted, 1.0), 101_000);
+        assert_eq!(percentile(&[], 0.5), 0);
+        let latency = Latency::of(&sorted);
+        assert!((latency.p90 - 91.0).abs() < 1e-9 && (latency.max - 101.0).abs() < 1e-9);
+    }
+}

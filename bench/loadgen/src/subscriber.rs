@@ -257,3 +257,19 @@ impl Subscriber {
         Some(seen)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn repeats_count_as_deliveries_but_not_as_distinct_events() {
+        let mut seen = Seen::new(3);
+        assert_eq!(seen.record(b"lg 0 1 lg 2 1"), 2);
+        assert_eq!(seen.record(b"lg 2 1 lg 9 1"), 2, "a repeat and an index past --events");
+        assert_eq!(seen.deliveries, 3);
+        assert_eq!(seen.latencies_us.len(), 3);
+        assert_eq!(seen.by_event.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 2, 2]);
+        assert!(seen.last_at.is_some());
+    }
+}
