@@ -11,12 +11,14 @@
 //!   (request ids), [`seed`], [`error`].
 
 pub mod access;
+pub mod accounts;
 mod boards;
 pub mod error;
 mod idempotency;
 mod live;
 pub mod mutation;
 mod ordering;
+pub mod secrets;
 pub mod seed;
 pub mod stream;
 mod tasks;
@@ -39,6 +41,8 @@ pub struct Core {
     store: Arc<dyn Store>,
     bus: Arc<Bus>,
     streams: stream::StreamLimiter,
+    /// The password hash an unknown username is checked against (`accounts`).
+    dummy_hash: tokio::sync::OnceCell<String>,
 }
 
 impl Core {
@@ -49,6 +53,7 @@ impl Core {
             store,
             bus,
             streams: stream::StreamLimiter::new(max_streams_per_user),
+            dummy_hash: tokio::sync::OnceCell::new(),
         }
     }
 

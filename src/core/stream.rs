@@ -286,7 +286,7 @@ mod tests {
 
     async fn store() -> Arc<dyn Store> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-        crate::core::seed::seed_if_empty(store.as_ref()).await.unwrap();
+        crate::core::seed::seed(store.as_ref(), true).await.unwrap();
         store
     }
 
