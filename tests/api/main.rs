@@ -6,6 +6,8 @@
 // and counts are small enough for any cast.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
 
+mod account_grpc;
+mod accounts;
 mod auth;
 mod cli;
 mod concurrency;
