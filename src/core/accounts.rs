@@ -120,6 +120,7 @@ impl Core {
             return Err(Error::not_found("token", id));
         }
         tx.commit().await?;
+        self.revocations.revoke(id);
         Ok(())
     }
 

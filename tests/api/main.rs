@@ -18,6 +18,7 @@ mod grpcurl;
 mod helpers;
 mod poll;
 mod rest;
+mod revocation;
 mod schema;
 mod streams;
 mod web;

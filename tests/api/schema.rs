@@ -338,9 +338,14 @@ fn every_message_round_trips_through_json_and_protobuf() {
         reason: "ahead".into(),
     };
     check("Reset", reset.clone(), c);
+    let revoked = Revoked {
+        reason: "signed out".into(),
+    };
+    check("Revoked", revoked.clone(), c);
     for notice in [
         stream_notice::Notice::Connected(connected),
         stream_notice::Notice::Reset(reset),
+        stream_notice::Notice::Revoked(revoked),
     ] {
         check("StreamNotice", StreamNotice { notice: Some(notice) }, c);
     }
