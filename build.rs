@@ -32,6 +32,9 @@ const REQUESTS: &[&str] = &[
     ".boardcast.v1.CreateTaskRequest",
     ".boardcast.v1.UpdateTaskRequest",
     ".boardcast.v1.MoveTaskRequest",
+    ".boardcast.v1.SignupRequest",
+    ".boardcast.v1.LoginRequest",
+    ".boardcast.v1.CreateTokenRequest",
 ];
 
 const TIMESTAMP_FIELDS: &[&str] = &[
@@ -39,6 +42,8 @@ const TIMESTAMP_FIELDS: &[&str] = &[
     ".boardcast.v1.Task.created_at",
     ".boardcast.v1.Task.updated_at",
     ".boardcast.v1.BoardEvent.occurred_at",
+    ".boardcast.v1.ApiToken.created_at",
+    ".boardcast.v1.ApiToken.last_used_at",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -22,10 +22,13 @@ start_boardcast() { # [keep]: reopen the existing database
   [ "${1:-}" = keep ] || { rm -rf "$WORK/db" && mkdir -p "$WORK/db"; }
   : >"$WORK/server.log"
   taskset -c 0 "$BIN/boardcast" serve --listen "127.0.0.1:$PORT" --database-url "$WORK/db/bench.db" \
-    --max-streams-per-user 1000000 >"$WORK/server.log" 2>&1 &
-  for _ in $(seq 50); do grep -q "dev token for carol" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
+    --demo --max-streams-per-user 1000000 >"$WORK/server.log" 2>&1 &
+  for _ in $(seq 50); do grep -q "accounts: " "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
   SERVER_PID=$(pgrep -f "boardcast serve --listen 127.0.0.1:$PORT")
-  TOKEN=$(grep -o "dev token for alice: \S*" "$WORK/server.log" | awk '{print $5}')
+  # Signed in with the demo password (README); the session token is the bearer.
+  TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/auth/login" -H 'Content-Type: application/json' \
+    -d '{"username":"alice","password":"alice-demo-pw"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+  [ -n "$TOKEN" ] || { echo "could not sign in as alice" >&2; exit 1; }
 }
 
 stop_boardcast() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }

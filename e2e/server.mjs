@@ -1,5 +1,6 @@
-// Starts the boardcast binary on an ephemeral loopback port with a fresh in-memory
-// database, and reads its address and dev tokens from the start-up log.
+// Starts the boardcast binary with the demo data on an ephemeral loopback port with a
+// fresh in-memory database, reads its address from the start-up log, and takes the
+// demo users' session tokens from `GET /dev/users` (what the page's sign-in uses).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function startServer() {
   const binary = process.env.BOARDCAST_BIN || path.join(root, 'target', 'debug', 'boardcast');
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--database-url', 'sqlite::memory:'], {
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--database-url', 'sqlite::memory:', '--demo'], {
     env: { ...process.env, RUST_LOG: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -22,10 +23,10 @@ export async function startServer() {
     lines.on('line', line => {
       const listening = line.match(/listening on (\S+)/);
       if (listening) url = `http://${listening[1]}`;
-      const token = line.match(/dev token for (\w+): (\S+)/);
-      if (token) tokens[token[1]] = token[2];
-      if (token && token[1] === 'carol') { clearTimeout(timer); resolve(); }
+      if (line.includes('accounts: ')) { clearTimeout(timer); resolve(); }
     });
   });
+  const { users } = await (await fetch(`${url}/dev/users`)).json();
+  for (const u of users) tokens[u.userId] = u.token;
   return { url, tokens, stop: () => child.kill('SIGTERM') };
 }

@@ -41,11 +41,22 @@ pub struct Config {
     /// comma-separated (`*` for any).
     #[arg(long, env = "BOARDCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Seed the demo boards and the demo users alice, bob and carol (passwords in the
+    /// README) if they are not there yet, and offer their sessions to the web page's
+    /// dev sign-in (`GET /dev/users`, where guests are allowed). Without it a new
+    /// database starts empty.
+    #[arg(long, env = "BOARDCAST_DEMO")]
+    pub demo: bool,
+    /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Set it
+    /// when the server is reached through HTTPS (a TLS-terminating proxy); off by
+    /// default because the server itself speaks plain HTTP.
+    #[arg(long, env = "BOARDCAST_COOKIE_SECURE")]
+    pub cookie_secure: bool,
 }
 
 impl Config {
-    /// A config for a throwaway server: an ephemeral loopback port and an in-memory
-    /// database. Tests and examples start from this.
+    /// A config for a throwaway server: an ephemeral loopback port, an in-memory
+    /// database and the demo data. Tests and examples start from this.
     pub fn ephemeral() -> Self {
         Config {
             listen: "127.0.0.1:0".into(),
@@ -58,6 +69,8 @@ impl Config {
             header_timeout_ms: 10_000,
             ws_ping_ms: 20_000,
             allowed_origins: Vec::new(),
+            demo: true,
+            cookie_secure: false,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! metadata, calls core, and answers with `crate::wire` (errors as `Status`, stream
 //! items as `SubscribeResponse`).
 
+mod account;
+
 use std::pin::Pin;
 
 use futures_util::Stream;
@@ -30,8 +32,15 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
+    health
+        .set_serving::<crate::proto::v1::account_service_server::AccountServiceServer<account::Accounts>>()
+        .await;
+    let accounts =
+        crate::proto::v1::account_service_server::AccountServiceServer::new(account::Accounts::new(state.clone()))
+            .max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     Ok(tonic::service::Routes::new(board)
+        .add_service(accounts)
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)

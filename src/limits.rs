@@ -16,3 +16,20 @@ pub const WS_MAILBOX_FRAMES: usize = 256;
 
 /// Cursor updates forwarded per user and board: at most one per this interval (20/s).
 pub const WS_CURSOR_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The window sign-in and sign-up attempts are counted in (a fixed window per key).
+pub const SIGNIN_WINDOW: std::time::Duration = std::time::Duration::from_mins(1);
+
+/// Sign-up and sign-in attempts one client address may make per [`SIGNIN_WINDOW`],
+/// successful or not; more are refused (429 with `Retry-After`, RESOURCE_EXHAUSTED)
+/// until the window ends. Behind a reverse proxy every client shares its address.
+pub const SIGNIN_ATTEMPTS_PER_IP: u32 = 10;
+
+/// Failed sign-ins (and refused sign-ups) per username per [`SIGNIN_WINDOW`], from any
+/// address; after that even the right password is refused until the window ends,
+/// so a password cannot be guessed faster by spreading over addresses.
+pub const SIGNIN_FAILURES_PER_USERNAME: u32 = 5;
+
+/// Keys (addresses, usernames) the attempt counters hold before expired ones are
+/// dropped, bounding their memory.
+pub const SIGNIN_TRACKED_KEYS: usize = 10_000;

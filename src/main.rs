@@ -1,5 +1,6 @@
 //! The `boardcast` command.
 
+use boardcast::proto::v1::SignupRequest;
 use boardcast::{Application, Config};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -15,6 +16,28 @@ struct Cli {
 enum Command {
     /// Serve REST, gRPC (and the live transports) on one port.
     Serve(Config),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input (with a prompt
+    /// when it is a terminal).
+    Add(AddUser),
+}
+
+#[derive(clap::Args)]
+struct AddUser {
+    /// Sign-in name: 3 to 32 characters of a-z, 0-9, `_` and `-`.
+    username: String,
+    /// Display name (defaults to the username).
+    #[arg(long, default_value = "")]
+    name: String,
+    /// `sqlite:PATH`, `sqlite::memory:` or a plain file path.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:boardcast.db")]
+    database_url: String,
 }
 
 // mimalloc holds many small long-lived allocations (one set per open stream) in about
@@ -29,12 +52,53 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let Command::Serve(config) = Cli::parse().command;
+    let config = match Cli::parse().command {
+        Command::Serve(config) => config,
+        Command::User(UserCommand::Add(add)) => {
+            if let Err(e) = add_user(add).await {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+    };
     let app = Application::build(config).await?;
     app.log_endpoints().await?;
     app.run(shutdown_signal()).await?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// `boardcast user add`: creates the account in the database, printing its id.
+async fn add_user(add: AddUser) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let password = read_password()?;
+    let store = boardcast::store::connect(&add.database_url)
+        .await
+        .map_err(boardcast::core::Error::from)?;
+    boardcast::core::seed::seed(store.as_ref(), false).await?;
+    let req = SignupRequest {
+        username: add.username,
+        password,
+        name: add.name,
+    };
+    let user = boardcast::core::accounts::create_account(store.as_ref(), &req).await?;
+    println!("created user {} ({}, id {})", user.username, user.name, user.id);
+    Ok(())
+}
+
+/// The password: prompted for (twice) on a terminal, else the first line of stdin.
+fn read_password() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password("Password: ")?;
+        if rpassword::prompt_password("Password again: ")? != password {
+            return Err("the passwords do not match".into());
+        }
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -18,7 +18,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("store", &["proto", "time"]),
     ("bus", &["proto"]),
     ("core", &["bus", "proto", "store", "time"]),
-    ("auth", &["core", "proto", "store"]),
+    ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
     ("presence", &["proto", "wire"]),
     ("app", &["auth", "config", "core", "presence"]),

@@ -14,6 +14,9 @@ pub const GUEST_ID: &str = "guest";
 #[derive(Clone, Debug, PartialEq)]
 pub struct Actor {
     pub user: User,
+    /// The credential (session or personal token) the caller authenticated with; `None`
+    /// for the guest.
+    pub credential_id: Option<String>,
 }
 
 /// The actor is a member of the board, or the call is refused with 403.

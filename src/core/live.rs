@@ -48,6 +48,7 @@ impl Core {
         Ok(Subscription::new(
             self.store.clone(),
             self.streams.acquire(&actor.user.id)?,
+            self.revocation(actor),
         ))
     }
 
@@ -113,7 +114,15 @@ impl Core {
                 ..first
             });
         }
-        match tokio::time::timeout(wait, live.recv()).await {
+        let mut revoked = self.revocation(actor);
+        let woke = tokio::select! {
+            biased;
+            () = super::revocation::revoked(&mut revoked) => {
+                return Err(Error::Unauthenticated(super::revocation::REVOKED.into()));
+            }
+            woke = tokio::time::timeout(wait, live.recv()) => woke,
+        };
+        match woke {
             // An event (or a lag, which also means events): read them from the log.
             Ok(Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
                 self.changes(actor, board_id, after).await

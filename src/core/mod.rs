@@ -11,12 +11,15 @@
 //!   (request ids), [`seed`], [`error`].
 
 pub mod access;
+pub mod accounts;
 mod boards;
 pub mod error;
 mod idempotency;
 mod live;
 pub mod mutation;
 mod ordering;
+pub mod revocation;
+pub mod secrets;
 pub mod seed;
 pub mod stream;
 mod tasks;
@@ -39,6 +42,10 @@ pub struct Core {
     store: Arc<dyn Store>,
     bus: Arc<Bus>,
     streams: stream::StreamLimiter,
+    /// The password hash an unknown username is checked against (`accounts`).
+    dummy_hash: tokio::sync::OnceCell<String>,
+    /// The open streams of each credential, ended when it is revoked.
+    revocations: revocation::Revocations,
 }
 
 impl Core {
@@ -49,6 +56,8 @@ impl Core {
             store,
             bus,
             streams: stream::StreamLimiter::new(max_streams_per_user),
+            dummy_hash: tokio::sync::OnceCell::new(),
+            revocations: revocation::Revocations::default(),
         }
     }
 
@@ -58,5 +67,17 @@ impl Core {
 
     pub fn bus(&self) -> &Bus {
         &self.bus
+    }
+
+    /// A watch that turns true when the credential the actor authenticated with is
+    /// revoked; `None` for the guest. Streams select on it (`revocation::revoked`).
+    pub fn revocation(&self, actor: &Actor) -> Option<tokio::sync::watch::Receiver<bool>> {
+        actor.credential_id.as_deref().map(|id| self.revocations.watch(id))
+    }
+
+    /// How many open streams (SSE, WebSocket, gRPC, long polls) were opened with a
+    /// credential.
+    pub fn streams_of_credential(&self, credential_id: &str) -> usize {
+        self.revocations.watching(credential_id)
     }
 }

@@ -1,11 +1,13 @@
-//! What a fresh database starts with: the seed course's boards, lists and tasks, and
-//! dev users with random tokens. Written once, the first time the server opens an
-//! empty database, in one transaction.
+//! What a database starts with. Always the loopback guest (an identity, not data);
+//! with `--demo`, the seed course's boards, lists and tasks and the demo users
+//! `alice`, `bob` and `carol` with the known passwords of [`DEMO_USERS`] (documented
+//! in the README). Each is written once, in one transaction.
 
 use super::GUEST_ID;
+use super::secrets::hash_password_blocking;
 use super::{Result, time};
 use crate::proto::v1::{Board, BoardList, Task, User};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 struct SeedBoard {
     id: &'static str,
@@ -16,7 +18,13 @@ struct SeedBoard {
     tasks: &'static [(&'static str, &'static str, &'static str, &'static str)],
 }
 
-const USERS: &[(&str, &str)] = &[("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol")];
+/// The demo accounts: (id and username, display name, password). Demo data only:
+/// the passwords are public (README).
+pub const DEMO_USERS: &[(&str, &str, &str)] = &[
+    ("alice", "Alice", "alice-demo-pw"),
+    ("bob", "Bob", "bob-demo-pw"),
+    ("carol", "Carol", "carol-demo-pw"),
+];
 
 const BOARDS: &[SeedBoard] = &[
     SeedBoard {
@@ -62,25 +70,73 @@ const BOARDS: &[SeedBoard] = &[
     },
 ];
 
-/// Seeds an empty database; a seeded one (the guest user exists) is left alone.
-pub async fn seed_if_empty(store: &dyn Store) -> Result<bool> {
-    let mut tx = store.write().await?;
-    if tx.user(GUEST_ID).await?.is_some() {
-        return Ok(false);
-    }
-    let guest = User {
-        id: GUEST_ID.into(),
-        name: "Guest".into(),
+/// What [`seed`] wrote.
+#[derive(Debug, Default, PartialEq)]
+pub struct Seeded {
+    /// The database was new: the guest was created.
+    pub fresh: bool,
+    /// The demo boards and users were created.
+    pub demo: bool,
+}
+
+/// Creates the guest on a new database and, when `demo` is set and the demo data is
+/// not there yet, the demo boards and users. A database that has them is left alone;
+/// so is one where a demo username was taken by a real account.
+pub async fn seed(store: &dyn Store, demo: bool) -> Result<Seeded> {
+    // Hashed before the transaction opens, in parallel, off the runtime's workers.
+    let hashes = if demo {
+        let jobs = DEMO_USERS
+            .iter()
+            .map(|(_, _, pw)| hash_password_blocking((*pw).to_owned()));
+        futures_util::future::try_join_all(jobs).await?
+    } else {
+        Vec::new()
     };
-    tx.insert_user(&guest, None).await?;
-    for (id, name) in USERS {
-        let token = format!("bc_{}", uuid::Uuid::new_v4().simple());
-        let user = User {
-            id: (*id).into(),
-            name: (*name).into(),
+    let mut tx = store.write().await?;
+    let mut seeded = Seeded::default();
+    if tx.user(GUEST_ID).await?.is_none() {
+        let guest = User {
+            id: GUEST_ID.into(),
+            name: "Guest".into(),
+            username: String::new(),
         };
-        tx.insert_user(&user, Some(&token)).await?;
+        tx.insert_user(&guest, None).await?;
+        seeded.fresh = true;
     }
+    if demo && !demo_present(tx.as_mut()).await? {
+        for ((id, name, _), hash) in DEMO_USERS.iter().zip(&hashes) {
+            let user = User {
+                id: (*id).into(),
+                name: (*name).into(),
+                username: (*id).into(),
+            };
+            tx.insert_user(&user, Some(hash)).await?;
+        }
+        demo_boards(tx.as_mut()).await?;
+        seeded.demo = true;
+    }
+    tx.commit().await?;
+    Ok(seeded)
+}
+
+/// Whether any of the demo data (a board, a user or a username) is there already.
+async fn demo_present(tx: &mut dyn Tx) -> Result<bool> {
+    for b in BOARDS {
+        if tx.board(b.id).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    for (id, _, _) in DEMO_USERS {
+        if tx.user(id).await?.is_some() || tx.user_by_username(id).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The seed course's boards, lists and tasks. Each board's first member is its
+/// owner, the others editors (roles arrive with board membership roles).
+async fn demo_boards(tx: &mut dyn Tx) -> Result<()> {
     let now = time::from_millis(time::now_millis());
     for b in BOARDS {
         let board = Board {
@@ -117,6 +173,5 @@ pub async fn seed_if_empty(store: &dyn Store) -> Result<bool> {
             }
         }
     }
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }

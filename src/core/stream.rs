@@ -16,6 +16,9 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use tokio::sync::watch;
+
+use super::revocation::{REVOKED, revoked};
 use super::{Error, Result};
 use crate::bus::SharedEvent;
 use crate::proto::v1::{BoardSeq, GetBoardResponse, Reset};
@@ -50,6 +53,9 @@ pub enum StreamItem {
     /// The subscriber fell too far behind; the stream ends here and `seq` is the last
     /// event it was given.
     Lagged(Reset),
+    /// The credential the stream was opened with ended (signed out, token revoked);
+    /// the stream ends here.
+    Revoked(&'static str),
 }
 
 struct Cursor {
@@ -66,19 +72,33 @@ pub struct Subscription {
     live: StreamMap<String, BroadcastStream<Arc<SharedEvent>>>,
     pending: VecDeque<StreamItem>,
     ended: bool,
+    /// Turns true when the subscriber's credential is revoked (`None`: the guest).
+    revoked: Option<watch::Receiver<bool>>,
     _permit: StreamPermit,
 }
 
 impl Subscription {
-    pub(super) fn new(store: Arc<dyn Store>, permit: StreamPermit) -> Self {
+    pub(super) fn new(store: Arc<dyn Store>, permit: StreamPermit, revoked: Option<watch::Receiver<bool>>) -> Self {
         Subscription {
             store,
             cursors: Vec::new(),
             live: StreamMap::new(),
             pending: VecDeque::new(),
             ended: false,
+            revoked,
             _permit: permit,
         }
+    }
+
+    /// Ends the stream with [`StreamItem::Revoked`] when its credential was revoked.
+    fn take_revoked(&mut self) -> Option<StreamItem> {
+        if self.revoked.as_ref().is_some_and(|r| *r.borrow()) {
+            self.revoked = None;
+            self.ended = true;
+            self.pending.clear();
+            return Some(StreamItem::Revoked(REVOKED));
+        }
+        None
     }
 
     /// Adds a board (or restarts it from a new resume point): `current` is its seq as
@@ -116,7 +136,7 @@ impl Subscription {
         self.pending.retain(|item| match item {
             StreamItem::Event(e) => e.board_id() != board_id,
             StreamItem::Reset(r) | StreamItem::Lagged(r) => r.board_id != board_id,
-            StreamItem::Snapshot(_) => true,
+            StreamItem::Snapshot(_) | StreamItem::Revoked(_) => true,
         });
     }
 
@@ -171,6 +191,9 @@ impl Subscription {
     /// after a `Lagged`). Cancel-safe: nothing is lost if the future is dropped.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
         loop {
+            if let Some(revoked) = self.take_revoked() {
+                return Ok(Some(revoked));
+            }
             if let Some(item) = self.pending.pop_front() {
                 return Ok(Some(item));
             }
@@ -196,7 +219,12 @@ impl Subscription {
                 }
                 continue;
             }
-            match self.live.next().await {
+            let next = tokio::select! {
+                biased;
+                () = revoked(&mut self.revoked) => continue,
+                next = self.live.next() => next,
+            };
+            match next {
                 None => return Ok(None),
                 Some((board_id, Ok(event))) => {
                     let Some(cursor) = self.cursors.iter_mut().find(|c| c.board_id == board_id) else {
@@ -286,7 +314,7 @@ mod tests {
 
     async fn store() -> Arc<dyn Store> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-        crate::core::seed::seed_if_empty(store.as_ref()).await.unwrap();
+        crate::core::seed::seed(store.as_ref(), true).await.unwrap();
         store
     }
 
@@ -308,7 +336,7 @@ mod tests {
     }
 
     async fn subscription(store: &Arc<dyn Store>, bus: &Bus, resume: Resume) -> Subscription {
-        let mut sub = Subscription::new(store.clone(), StreamLimiter::new(1).acquire("alice").unwrap());
+        let mut sub = Subscription::new(store.clone(), StreamLimiter::new(1).acquire("alice").unwrap(), None);
         let live = bus.subscribe(BOARD);
         let current = store.read().await.unwrap().last_seq(BOARD).await.unwrap();
         sub.follow(BOARD, resume, current, live);

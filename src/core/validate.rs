@@ -100,6 +100,81 @@ impl<'a> RequestId<'a> {
     }
 }
 
+pub const USERNAME_MIN_CHARS: usize = 3;
+pub const USERNAME_MAX_CHARS: usize = 32;
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 200;
+pub const TOKEN_NAME_MAX_CHARS: usize = 100;
+
+/// A sign-in name: 3 to 32 characters of `a-z`, `0-9`, `_` and `-`, lowercased (so
+/// unique regardless of case).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let u = raw.trim().to_lowercase();
+        let n = u.chars().count();
+        if !(USERNAME_MIN_CHARS..=USERNAME_MAX_CHARS).contains(&n)
+            || !u
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            return Err(Error::invalid(
+                "username",
+                format!(
+                    "username must be {USERNAME_MIN_CHARS} to {USERNAME_MAX_CHARS} characters of a-z, 0-9, `_` and `-`"
+                ),
+            ));
+        }
+        Ok(Username(u))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8 to 200 characters, kept as typed (never trimmed, never logged).
+pub struct Password<'a>(&'a str);
+
+impl<'a> Password<'a> {
+    pub fn parse(raw: &'a str) -> Result<Self> {
+        let n = raw.chars().count();
+        if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
+            return Err(Error::invalid(
+                "password",
+                format!("password must be {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters (got {n})"),
+            ));
+        }
+        Ok(Password(raw))
+    }
+
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Password<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// A display name (of a user, `name`, or of a personal token, `name`): trimmed, 1 to
+/// `max` characters.
+pub fn name(raw: &str, max: usize) -> Result<String> {
+    let t = raw.trim();
+    let n = t.chars().count();
+    if n == 0 || n > max || t.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            format!("name must be 1 to {max} printable characters (got {n})"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
 /// An id the client must name (`taskId`, `listId`, `boardId`).
 pub fn required(field: &str, value: &str) -> Result<()> {
     if value.is_empty() {
@@ -135,6 +210,32 @@ mod tests {
         assert_eq!(Position::parse(Some(-1)).unwrap_err().field(), Some("position"));
         assert_eq!(Position::parse(Some(0)).unwrap(), Some(Position(0)));
         assert_eq!(Position::parse(None).unwrap(), None);
+    }
+
+    #[test]
+    fn username_is_lowercased_and_limited_to_its_alphabet() {
+        assert_eq!(Username::parse(" Alice_1 ").unwrap().as_str(), "alice_1");
+        assert!(Username::parse("a-b").is_ok());
+        assert!(Username::parse(&"x".repeat(32)).is_ok());
+        for bad in ["ab", "", "a b", "al.ice", "ålice", &"x".repeat(33)] {
+            assert_eq!(Username::parse(bad).unwrap_err().field(), Some("username"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_is_bounded_and_kept_as_typed() {
+        assert_eq!(Password::parse(" 12345678").unwrap().as_str(), " 12345678");
+        assert!(Password::parse(&"é".repeat(200)).is_ok());
+        assert_eq!(Password::parse("1234567").unwrap_err().field(), Some("password"));
+        assert_eq!(Password::parse(&"x".repeat(201)).unwrap_err().field(), Some("password"));
+        assert_eq!(format!("{:?}", Password::parse("secret-pw").unwrap()), "Password(..)");
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(name("  ci  ", 100).unwrap(), "ci");
+        assert_eq!(name("  ", 100).unwrap_err().field(), Some("name"));
+        assert!(name(&"x".repeat(101), 100).is_err());
     }
 
     #[test]

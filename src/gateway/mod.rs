@@ -2,6 +2,7 @@
 //! board. Handlers only translate: extract, call core, frame the answer (with
 //! `crate::wire`).
 
+mod account;
 mod extract;
 mod live;
 mod poll;
@@ -31,6 +32,7 @@ pub const STREAM_ROUTES: [&str; 2] = [BOARD_EVENTS, MANY_BOARD_EVENTS];
 
 pub fn router(state: AppState) -> Router {
     rest::routes()
+        .merge(account::routes())
         .route("/", get(root))
         .route("/app.js", get(web::app_js))
         .route("/style.css", get(web::style_css))

@@ -38,8 +38,7 @@ pub async fn style_css() -> Response {
 pub async fn dev_users(State(s): State<AppState>) -> Result<Json<DevUsersResponse>, Error> {
     let users = s
         .auth
-        .published_dev_credentials()
-        .await?
+        .published_dev_credentials()?
         .into_iter()
         .map(|(user, token)| DevUser {
             user_id: user.id,

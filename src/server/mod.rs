@@ -50,14 +50,20 @@ impl Application {
         let store = crate::store::connect(&config.database_url)
             .await
             .map_err(core::Error::from)?;
-        if core::seed::seed_if_empty(store.as_ref()).await? {
-            tracing::info!("seeded a new database: board-1, board-2, users alice, bob, carol");
+        let seeded = core::seed::seed(store.as_ref(), config.demo).await?;
+        if seeded.demo {
+            tracing::info!("seeded the demo data: board-1, board-2, users alice, bob, carol (passwords in the README)");
         }
         let guests = config.guests.unwrap_or(addr.ip().is_loopback());
         let bus = Arc::new(Bus::new(config.stream_buffer));
+        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user));
+        let auth = Auth::new(core.clone(), guests);
+        if config.demo && guests {
+            auth.mint_dev_sessions().await?;
+        }
         let state = AppState {
-            core: Arc::new(Core::new(store.clone(), bus, config.max_streams_per_user)),
-            auth: Auth::new(store, guests),
+            core,
+            auth,
             presence: Arc::default(),
             config: Arc::new(config),
         };
@@ -92,7 +98,8 @@ impl Application {
         &self.state
     }
 
-    /// Logs one line per endpoint, and the dev tokens.
+    /// Logs one line per endpoint, and how to make the first account on a server
+    /// without accounts. Never a credential.
     pub async fn log_endpoints(&self) -> Result<(), BoxError> {
         let addr = self.local_addr();
         tracing::info!("boardcast listening on {addr} (HTTP/1.1 and h2c)");
@@ -106,9 +113,17 @@ impl Application {
         } else {
             tracing::info!("guests: off; every request needs `Authorization: Bearer <token>`");
         }
-        for (user, token) in self.state.auth.dev_credentials().await? {
-            tracing::info!("dev token for {}: {token}", user.id);
+        if self.state.config.demo {
+            tracing::info!("demo: sign in as alice, bob or carol with the password `<name>-demo-pw`");
+        } else if !self.state.core.has_accounts().await? {
+            tracing::info!(
+                "no accounts yet: create the first with `boardcast user add NAME` or `curl -X POST http://{addr}/auth/signup -H 'Content-Type: application/json' -d '{{\"username\":\"NAME\",\"password\":\"...\"}}'` (or start with --demo for the demo boards and users)"
+            );
         }
+        // Last: `tests/api/cli.rs` reads start-up up to this line.
+        tracing::info!(
+            "accounts: POST http://{addr}/auth/signup · /auth/login · /auth/logout · GET /me · /me/tokens; gRPC boardcast.v1.AccountService"
+        );
         Ok(())
     }
 

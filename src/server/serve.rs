@@ -14,11 +14,17 @@ use std::io;
 use std::pin::pin;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::{mpsc, watch};
+use tower::ServiceExt;
 
 use super::detect::{self, Detected};
 use super::h1_stream;
@@ -52,13 +58,13 @@ pub(super) async fn run(
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut shutdown = pin!(shutdown);
     let outcome = loop {
-        let (io, _addr) = tokio::select! {
+        let (io, addr) = tokio::select! {
             accepted = listener.accept() => accepted,
             outcome = &mut shutdown => break outcome,
         };
         let (app, stop, alive) = (app.clone(), stop_rx.clone(), alive_tx.clone());
         tokio::spawn(async move {
-            connection(io, app, stop, settings).await;
+            connection(io, addr, app, stop, settings).await;
             drop(alive);
         });
     };
@@ -69,13 +75,24 @@ pub(super) async fn run(
     outcome
 }
 
-async fn connection(mut io: StallGuard, app: Router, mut stop: watch::Receiver<bool>, settings: Settings) {
+/// Each request of a connection carries the peer's address as `ConnectInfo` (what the
+/// attempt limits count by).
+async fn connection(
+    mut io: StallGuard,
+    peer: SocketAddr,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+    settings: Settings,
+) {
     let read = loop {
         match detect::detect(&mut io, &mut stop, settings.header_timeout).await {
-            Ok(Detected::Stream(request)) => match h1_stream::serve(io, &app, request, &stop).await {
-                Some(kept_alive) => io = kept_alive,
-                None => return,
-            },
+            Ok(Detected::Stream(mut request)) => {
+                request.request.extensions_mut().insert(ConnectInfo(peer));
+                match h1_stream::serve(io, &app, request, &stop).await {
+                    Some(kept_alive) => io = kept_alive,
+                    None => return,
+                }
+            }
             Ok(Detected::Other { read, why }) => {
                 tracing::trace!(?why, "connection handed to hyper");
                 break read;
@@ -88,10 +105,20 @@ async fn connection(mut io: StallGuard, app: Router, mut stop: watch::Receiver<b
     };
     // Boxed: a hyper connection's state is large, and the SSE connections that never
     // get here should not carry room for it.
-    Box::pin(hyper_connection(Prefixed::new(read, io), app, stop, settings)).await;
+    Box::pin(hyper_connection(Prefixed::new(read, io), peer, app, stop, settings)).await;
 }
 
-async fn hyper_connection(io: Prefixed, app: Router, mut stop: watch::Receiver<bool>, settings: Settings) {
+async fn hyper_connection(
+    io: Prefixed,
+    peer: SocketAddr,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+    settings: Settings,
+) {
+    let app = app.map_request(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    });
     let service = TowerToHyperService::new(app);
     let mut builder = Builder::new(TokioExecutor::new());
     // Without a timer hyper drops its timeouts (its 30 s header default with only a

@@ -10,7 +10,7 @@ mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use crate::proto::v1::{Board, BoardEvent, BoardList, Task, TaskPosition, User};
+use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, Task, TaskPosition, User};
 
 pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
@@ -42,13 +42,44 @@ pub struct IdempotentRecord {
     pub response: Vec<u8>,
 }
 
+/// What a credential is for: a sign-in (browser or `Login`) or a named personal token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    Session,
+    Token,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::Token => "token",
+        }
+    }
+}
+
+/// A credential to store: only the hash of its secret.
+pub struct NewCredential<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub kind: CredentialKind,
+    pub name: &'a str,
+    pub secret_hash: &'a [u8],
+    pub created_ms: i64,
+}
+
 /// One transaction. Dropped without [`Tx::commit`], it rolls back.
 #[async_trait]
 pub trait Tx: Send {
-    async fn user_by_token(&mut self, token: &str) -> Result<Option<User>>;
     async fn user(&mut self, id: &str) -> Result<Option<User>>;
-    /// Every user with a token, for printing dev credentials.
-    async fn users_with_tokens(&mut self) -> Result<Vec<(User, String)>>;
+    /// The user signing in as `username` (lowercase), with their password hash.
+    async fn user_by_username(&mut self, username: &str) -> Result<Option<(User, Option<String>)>>;
+    /// The user a credential secret (its SHA-256) stands for, and the credential's id.
+    async fn user_by_secret(&mut self, secret_hash: &[u8]) -> Result<Option<(User, String)>>;
+    /// How many users can sign in (have a username).
+    async fn account_count(&mut self) -> Result<u64>;
+    /// A user's credentials of one kind, oldest first.
+    async fn credentials(&mut self, user_id: &str, kind: CredentialKind) -> Result<Vec<ApiToken>>;
     async fn boards_of(&mut self, user_id: &str) -> Result<Vec<Board>>;
     async fn board(&mut self, id: &str) -> Result<Option<Board>>;
     async fn is_member(&mut self, board_id: &str, user_id: &str) -> Result<bool>;
@@ -67,7 +98,12 @@ pub trait Tx: Send {
     /// Up to `limit` events of a board's log with seq > `after`, in seq order.
     async fn events_after(&mut self, board_id: &str, after: u64, limit: u32) -> Result<Vec<BoardEvent>>;
 
-    async fn insert_user(&mut self, user: &User, token: Option<&str>) -> Result<()>;
+    /// A user (`username` empty: none, as for the guest) and their argon2id PHC string.
+    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()>;
+    async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> Result<()>;
+    /// Deletes the user's credential `id`; false when the user has none by that id.
+    async fn delete_credential(&mut self, user_id: &str, id: &str) -> Result<bool>;
+    async fn touch_credential(&mut self, id: &str, now_ms: i64) -> Result<()>;
     async fn insert_board(&mut self, board: &Board, members: &[&str]) -> Result<()>;
     async fn insert_list(&mut self, list: &BoardList) -> Result<()>;
     async fn insert_task(&mut self, task: &Task) -> Result<()>;

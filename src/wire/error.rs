@@ -26,7 +26,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::VersionConflict { .. } => StatusCode::CONFLICT,
         Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
         Error::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::TooManyStreams { .. } | Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,6 +53,14 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
+        if let Error::RateLimited { retry_after } = &self {
+            // Whole seconds, rounded up: a client waiting that long is let in.
+            let secs = retry_after.as_millis().div_ceil(1000).max(1);
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(u64::try_from(secs).unwrap_or(u64::MAX)),
+            );
+        }
         response
     }
 }
@@ -69,7 +77,9 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => Code::PermissionDenied,
         Error::VersionConflict { .. } => Code::Aborted,
         Error::PreconditionFailed { .. } => Code::FailedPrecondition,
-        Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } => Code::ResourceExhausted,
+        Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } | Error::RateLimited { .. } => {
+            Code::ResourceExhausted
+        }
         Error::Internal(_) => Code::Internal,
     }
 }
@@ -138,6 +148,9 @@ mod tests {
             Error::TooManyStreams { limit: 8 },
             Error::UnsupportedMediaType("json only".into()),
             Error::PayloadTooLarge { limit: 1 },
+            Error::RateLimited {
+                retry_after: std::time::Duration::from_millis(1500),
+            },
             Error::Internal("disk on fire".into()),
         ]
     }
@@ -163,9 +176,20 @@ mod tests {
                 (429, Code::ResourceExhausted),
                 (415, Code::InvalidArgument),
                 (413, Code::ResourceExhausted),
+                (429, Code::ResourceExhausted),
                 (500, Code::Internal),
             ]
         );
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_retry_in_whole_seconds() {
+        let response = Error::RateLimited {
+            retry_after: std::time::Duration::from_millis(1500),
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub fn item(item: Result<Option<StreamItem>>) -> Step<SubscribeResponse, Status>
         Ok(Some(StreamItem::Snapshot(snapshot))) => send(SubscribeMessage::Snapshot(snapshot)),
         Ok(Some(StreamItem::Reset(reset))) => send(SubscribeMessage::Reset(reset)),
         Ok(Some(StreamItem::Lagged(reset))) => end(Status::resource_exhausted(reset.reason)),
+        Ok(Some(StreamItem::Revoked(reason))) => end(Status::unauthenticated(reason)),
         // The bus closed: the server is shutting down.
         Ok(None) => end(Status::unavailable("server shutting down; resubscribe")),
         Err(e) => end(super::error::grpc_status(e)),

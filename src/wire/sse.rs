@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::{Step, notice, resume};
 use crate::core::{Result, StreamItem};
-use crate::proto::v1::{BoardSeq, Connected, stream_notice::Notice};
+use crate::proto::v1::{BoardSeq, Connected, Revoked, stream_notice::Notice};
 
 /// Reconnect delay suggested to `EventSource`, in ms.
 pub const RETRY_MS: u32 = 2000;
@@ -52,7 +52,7 @@ pub fn opening(id: &str, connected: Connected) -> Bytes {
 fn notice_frame(id: &str, item: Notice) -> Bytes {
     let name = match &item {
         Notice::Connected(_) => None,
-        other @ Notice::Reset(_) => Some(other.type_name()),
+        other @ (Notice::Reset(_) | Notice::Revoked(_)) => Some(other.type_name()),
     };
     frame(id, name, &notice(item))
 }
@@ -88,6 +88,16 @@ pub fn item(
         Ok(Some(StreamItem::Lagged(reset))) => Step::End {
             last: Some(notice_frame(&id(reset.seq), Notice::Reset(reset))),
             why: "fell behind the live buffer (reset sent)",
+        },
+        // No id: the client's resume point stays its last event.
+        Ok(Some(StreamItem::Revoked(reason))) => Step::End {
+            last: Some(notice_frame(
+                "",
+                Notice::Revoked(Revoked {
+                    reason: reason.to_owned(),
+                }),
+            )),
+            why: "its credential was revoked (revoked sent)",
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
         Ok(None) => Step::End {

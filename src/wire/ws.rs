@@ -161,6 +161,11 @@ impl Close {
         Close::new(1009, format!("frames are limited to {MAX_FRAME_BYTES} bytes"))
     }
 
+    /// The credential the socket authenticated with ended (signed out, revoked).
+    pub fn revoked(reason: &str) -> Self {
+        Close::new(4401, reason.into())
+    }
+
     pub fn internal() -> Self {
         Close::new(1011, "internal error".into())
     }
@@ -208,6 +213,10 @@ pub fn item(item: Result<Option<StreamItem>>, positions: impl FnOnce() -> Vec<Bo
         Ok(Some(StreamItem::Lagged(reset))) => Step::End {
             last: Some(notice(Notice::Reset(reset))),
             why: Close::lagged(&positions()),
+        },
+        Ok(Some(StreamItem::Revoked(reason))) => Step::End {
+            last: None,
+            why: Close::revoked(reason),
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
         Ok(None) => Step::End {

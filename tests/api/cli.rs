@@ -1,5 +1,6 @@
-//! The binary as an operator runs it: flags and environment, start-up lines, dev
-//! tokens, data that survives a restart, and a clean exit on SIGTERM.
+//! The binary as an operator runs it: flags and environment, start-up lines (never a
+//! credential), `--demo`, `user add`, data and sessions that survive a restart, and a
+//! clean exit on SIGTERM.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -24,8 +25,8 @@ async fn start(cmd: &mut Command) -> Running {
         .expect("binary starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut log = Vec::new();
-    // Start-up ends with the last dev token line.
-    while !log.iter().any(|l: &String| l.contains("dev token for carol")) {
+    // Start-up ends with the accounts line.
+    while !log.iter().any(|l: &String| l.contains("accounts: ")) {
         let line = timeout(Duration::from_secs(20), lines.next_line())
             .await
             .expect("start-up within 20 s")
@@ -48,13 +49,22 @@ async fn start(cmd: &mut Command) -> Running {
 }
 
 impl Running {
-    fn token(&self, user: &str) -> String {
-        let needle = format!("dev token for {user}: ");
-        self.log
-            .iter()
-            .find_map(|l| l.split(&needle).nth(1))
-            .map(|t| t.trim().to_owned())
-            .expect("token printed")
+    /// Signs in over REST.
+    async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("http://{}/auth/login", self.addr))
+            .json(&serde_json::json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A demo user's session token, signed in with the demo password.
+    async fn token(&self, user: &str) -> String {
+        let resp = self.login(user, &format!("{user}-demo-pw")).await;
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
     }
 
     async fn terminate(mut self) -> Vec<String> {
@@ -83,9 +93,11 @@ async fn serve_logs_endpoints_survives_restart_and_stops_on_sigterm() {
         cmd.arg("serve").current_dir(dir.path());
         if listen_by_env {
             cmd.env("BOARDCAST_LISTEN", "127.0.0.1:0")
+                .env("BOARDCAST_DEMO", "true")
                 .env("DATABASE_URL", format!("sqlite:{}", db.display()));
         } else {
-            cmd.args(["--listen", "127.0.0.1:0", "--database-url"]).arg(&db);
+            cmd.args(["--demo", "--listen", "127.0.0.1:0", "--database-url"])
+                .arg(&db);
         }
         cmd
     };
@@ -98,7 +110,17 @@ async fn serve_logs_endpoints_survives_restart_and_stops_on_sigterm() {
             first.log
         );
     }
-    let alice = first.token("alice");
+    assert!(
+        first.log.iter().any(|l| l.contains("seeded the demo data")),
+        "{:?}",
+        first.log
+    );
+    assert!(
+        !first.log.iter().any(|l| l.contains("bc_") || l.contains("dev token")),
+        "no credential in the log: {:?}",
+        first.log
+    );
+    let alice = first.token("alice").await;
     let http = reqwest::Client::new();
     let resp = http
         .post(format!("http://{}/tasks", first.addr))
@@ -111,9 +133,9 @@ async fn serve_logs_endpoints_survives_restart_and_stops_on_sigterm() {
     let rest = first.terminate().await;
     assert!(rest.iter().any(|l| l.contains("shut down cleanly")), "{rest:?}");
 
-    // Same database through the environment variables: same tokens, same data, no re-seed.
+    // Same database through the environment variables: the session still valid, same
+    // data, no re-seed.
     let second = start(&mut serve(true)).await;
-    assert_eq!(second.token("alice"), alice);
     assert!(!second.log.iter().any(|l| l.contains("seeded")), "{:?}", second.log);
     let board: serde_json::Value = http
         .get(format!("http://{}/boards/board-1", second.addr))
@@ -145,4 +167,104 @@ async fn a_bad_listen_address_fails_with_a_message() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot listen on 256.0.0.1:1"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_without_demo_seeds_nothing_and_says_how_to_make_the_first_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("empty.db");
+    let server = start(
+        Command::new(env!("CARGO_BIN_EXE_boardcast"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(&db),
+    )
+    .await;
+    assert!(
+        server.log.iter().any(|l| l.contains("no accounts yet")
+            && l.contains("boardcast user add NAME")
+            && l.contains("/auth/signup")),
+        "{:?}",
+        server.log
+    );
+    assert!(!server.log.iter().any(|l| l.contains("seeded")), "{:?}", server.log);
+    let boards: serde_json::Value = reqwest::get(format!("http://{}/boards", server.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(boards["boards"], serde_json::json!([]), "the guest sees no board");
+    assert_eq!(
+        server.login("alice", "alice-demo-pw").await.status(),
+        401,
+        "no demo user"
+    );
+    let dev = reqwest::get(format!("http://{}/dev/users", server.addr)).await.unwrap();
+    assert_eq!(dev.status(), 404, "no dev sign-in without --demo");
+    server.terminate().await;
+}
+
+async fn user_add(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_boardcast"))
+        .args(["user", "add"])
+        .args(args)
+        .arg("--database-url")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).await.unwrap();
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test]
+async fn user_add_creates_an_account_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let out = user_add(&db, &["Dana", "--name", "Dana D"], "dana-secret-pw\n").await;
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created user dana (Dana D"), "{stdout}");
+    assert!(!stdout.contains("dana-secret-pw"));
+
+    let taken = user_add(&db, &["dana"], "another-pw-1\n").await;
+    assert!(!taken.status.success());
+    assert!(
+        String::from_utf8_lossy(&taken.stderr).contains("username `dana` is taken"),
+        "{taken:?}"
+    );
+    let short = user_add(&db, &["erin"], "short\n").await;
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("password must be 8 to 200"),
+        "{short:?}"
+    );
+    let bad = user_add(&db, &["no spaces"], "long-enough-pw\n").await;
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("username must be"),
+        "{bad:?}"
+    );
+
+    let server = start(
+        Command::new(env!("CARGO_BIN_EXE_boardcast"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(&db),
+    )
+    .await;
+    assert!(
+        !server.log.iter().any(|l| l.contains("no accounts yet")),
+        "{:?}",
+        server.log
+    );
+    let resp = server.login("dana", "dana-secret-pw").await;
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["user"]["username"], "dana");
+    assert_eq!(body["user"]["name"], "Dana D");
+    assert_eq!(server.login("erin", "short-but-no").await.status(), 401);
+    server.terminate().await;
 }

@@ -35,7 +35,11 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
 
     let (ok, out) = grpcurl(&["-plaintext", &addr, "list"]).await;
     assert!(ok, "{out}");
-    for service in ["boardcast.v1.BoardService", "grpc.health.v1.Health"] {
+    for service in [
+        "boardcast.v1.BoardService",
+        "boardcast.v1.AccountService",
+        "grpc.health.v1.Health",
+    ] {
         assert!(out.contains(service), "list shows {service}: {out}");
     }
     let (ok, out) = grpcurl(&["-plaintext", &addr, "describe", "boardcast.v1.BoardService"]).await;
@@ -95,4 +99,50 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
         !ok && out.contains("InvalidArgument") && out.contains("title must not be empty"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn grpcurl_signs_in_and_uses_the_token() {
+    if Command::new("grpcurl").arg("-version").output().await.is_err() {
+        return skip_or_fail("grpcurl");
+    }
+    let app = spawn_app().await;
+    let addr = app.addr.to_string();
+    let (ok, out) = grpcurl(&["-plaintext", &addr, "describe", "boardcast.v1.AccountService"]).await;
+    assert!(ok, "{out}");
+    for rpc in [
+        "Signup",
+        "Login",
+        "Logout",
+        "GetMe",
+        "CreateToken",
+        "ListTokens",
+        "RevokeToken",
+    ] {
+        assert!(out.contains(&format!("rpc {rpc} ")), "describe shows {rpc}: {out}");
+    }
+    let (ok, out) = grpcurl(&[
+        "-plaintext",
+        "-d",
+        r#"{"username":"carol","password":"carol-demo-pw"}"#,
+        &addr,
+        "boardcast.v1.AccountService/Login",
+    ])
+    .await;
+    assert!(ok, "{out}");
+    let login: Value = serde_json::from_str(&out).unwrap();
+    let token = login["token"].as_str().unwrap();
+    let header = format!("authorization: Bearer {token}");
+    let (ok, out) = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &header,
+        &addr,
+        "boardcast.v1.BoardService/ListBoards",
+    ])
+    .await;
+    assert!(ok, "{out}");
+    let boards: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(boards["boards"][0]["id"], "board-2", "carol's boards: {out}");
+    assert_eq!(boards["boards"].as_array().unwrap().len(), 1, "{out}");
 }

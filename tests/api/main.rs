@@ -6,6 +6,8 @@
 // and counts are small enough for any cast.
 #![allow(clippy::unwrap_used, clippy::pedantic)]
 
+mod account_grpc;
+mod accounts;
 mod auth;
 mod cli;
 mod concurrency;
@@ -16,6 +18,7 @@ mod grpcurl;
 mod helpers;
 mod poll;
 mod rest;
+mod revocation;
 mod schema;
 mod streams;
 mod web;

@@ -136,6 +136,7 @@ fn every_message_round_trips_through_json_and_protobuf() {
         User {
             id: "alice".into(),
             name: "Alice".into(),
+            username: "alice".into(),
         },
         c,
     );
@@ -337,9 +338,14 @@ fn every_message_round_trips_through_json_and_protobuf() {
         reason: "ahead".into(),
     };
     check("Reset", reset.clone(), c);
+    let revoked = Revoked {
+        reason: "signed out".into(),
+    };
+    check("Revoked", revoked.clone(), c);
     for notice in [
         stream_notice::Notice::Connected(connected),
         stream_notice::Notice::Reset(reset),
+        stream_notice::Notice::Revoked(revoked),
     ] {
         check("StreamNotice", StreamNotice { notice: Some(notice) }, c);
     }
@@ -543,6 +549,8 @@ fn every_message_round_trips_through_json_and_protobuf() {
         check("ServerMessage", ServerMessage { message: Some(message) }, c);
     }
 
+    account_messages(c);
+
     let dev = DevUser {
         user_id: "alice".into(),
         name: "Alice".into(),
@@ -619,4 +627,84 @@ async fn rest_json_and_grpc_protobuf_describe_the_same_task() {
         .unwrap();
     assert_eq!(serde_json::from_value::<Task>(rest.clone()).unwrap(), via_grpc);
     assert_eq!(rest, serde_json::to_value(&via_grpc).unwrap());
+}
+
+/// The messages of `account.proto`.
+fn account_messages(c: &mut BTreeSet<String>) {
+    let user = || {
+        Some(User {
+            id: "u_1".into(),
+            name: "Dana".into(),
+            username: "dana".into(),
+        })
+    };
+    let api_token = ApiToken {
+        id: "tok_1".into(),
+        name: "ci".into(),
+        created_at: ts(),
+        last_used_at: ts(),
+    };
+    check(
+        "SignupRequest",
+        SignupRequest {
+            username: "dana".into(),
+            password: "pw-123456".into(),
+            name: "Dana".into(),
+        },
+        c,
+    );
+    check(
+        "SignupResponse",
+        SignupResponse {
+            user: user(),
+            token: "bc_x".into(),
+        },
+        c,
+    );
+    check(
+        "LoginRequest",
+        LoginRequest {
+            username: "dana".into(),
+            password: "pw-123456".into(),
+        },
+        c,
+    );
+    check(
+        "LoginResponse",
+        LoginResponse {
+            user: user(),
+            token: "bc_x".into(),
+        },
+        c,
+    );
+    check("LogoutRequest", LogoutRequest {}, c);
+    check("LogoutResponse", LogoutResponse {}, c);
+    check("GetMeRequest", GetMeRequest {}, c);
+    check("GetMeResponse", GetMeResponse { user: user() }, c);
+    check("ApiToken", api_token.clone(), c);
+    check("CreateTokenRequest", CreateTokenRequest { name: "ci".into() }, c);
+    check(
+        "CreateTokenResponse",
+        CreateTokenResponse {
+            api_token: Some(api_token.clone()),
+            token: "bc_x".into(),
+        },
+        c,
+    );
+    check("ListTokensRequest", ListTokensRequest {}, c);
+    check(
+        "ListTokensResponse",
+        ListTokensResponse {
+            tokens: vec![api_token],
+        },
+        c,
+    );
+    check(
+        "RevokeTokenRequest",
+        RevokeTokenRequest {
+            token_id: "tok_1".into(),
+        },
+        c,
+    );
+    check("RevokeTokenResponse", RevokeTokenResponse {}, c);
 }

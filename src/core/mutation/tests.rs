@@ -10,7 +10,7 @@ use crate::store::{SqliteStore, Store};
 
 async fn core() -> Core {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    seed::seed_if_empty(store.as_ref()).await.unwrap();
+    seed::seed(store.as_ref(), true).await.unwrap();
     Core::new(store, Arc::new(Bus::new(16)), 8)
 }
 
@@ -19,7 +19,9 @@ fn alice() -> Actor {
         user: User {
             id: "alice".into(),
             name: "Alice".into(),
+            username: "alice".into(),
         },
+        credential_id: None,
     }
 }
 

@@ -13,10 +13,12 @@ use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::watch;
 use tokio::time::{Instant, Interval, sleep_until};
 
 use super::rate::TokenBucket;
 use crate::app::AppState;
+use crate::core::revocation::{REVOKED, revoked};
 use crate::core::{Actor, Error, StreamItem, Subscription};
 use crate::gateway::live;
 use crate::limits::WS_MAILBOX_FRAMES;
@@ -37,6 +39,8 @@ pub(super) struct Connection {
     pub(super) identity: Option<(Actor, Viewer)>,
     /// Created at the first join; holds this connection's stream slot.
     pub(super) sub: Option<Subscription>,
+    /// Turns true when the identity's credential is revoked: the socket closes (4401).
+    pub(super) revoked: Option<watch::Receiver<bool>>,
     pub(super) mailbox: Mailbox,
     /// The receiving end of `mailbox`.
     inbox: Inbox,
@@ -58,6 +62,7 @@ enum Wake {
     Mail,
     Board(crate::core::Result<Option<StreamItem>>),
     Heartbeat,
+    Revoked,
     TypingExpired,
     CursorDue,
 }
@@ -66,11 +71,13 @@ impl Connection {
     pub(super) fn new(s: AppState, id: ConnId, identity: Option<(Actor, Viewer)>) -> Self {
         let (mailbox, inbox) = Mailbox::new(WS_MAILBOX_FRAMES);
         let now = Instant::now();
+        let revoked = identity.as_ref().and_then(|(actor, _)| s.core.revocation(actor));
         Connection {
             s,
             id,
             identity,
             sub: None,
+            revoked,
             mailbox,
             inbox,
             rooms: Vec::new(),
@@ -101,6 +108,7 @@ impl Connection {
                 Wake::Mail => Ok(()),
                 Wake::Board(item) => self.on_board(item, &mut out),
                 Wake::Heartbeat => self.on_heartbeat(&mut sink, heartbeat.period()).await,
+                Wake::Revoked => Err(Some(Close::revoked(REVOKED))),
                 Wake::TypingExpired => {
                     self.expire_typing();
                     Ok(())
@@ -132,6 +140,7 @@ impl Connection {
             () = self.inbox.recv_all(out) => Wake::Mail,
             item = next_item(&mut self.sub), if following => Wake::Board(item),
             _ = heartbeat.tick() => Wake::Heartbeat,
+            () = revoked(&mut self.revoked) => Wake::Revoked,
             () = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,
             () = sleep_until(cursor_due.unwrap_or_else(Instant::now)), if cursor_due.is_some() => Wake::CursorDue,
         }

@@ -102,6 +102,7 @@ impl Connection {
         let actor = self.s.auth.actor(Some(token)).await?;
         self.leave_all();
         self.sub = None;
+        self.revoked = self.s.core.revocation(&actor);
         self.identity = Some(identity_of(actor));
         out.push(self.welcome());
         Ok(())

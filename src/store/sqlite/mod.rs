@@ -35,6 +35,7 @@
 //! schema), [`tx`] (a transaction's connection, begin and rollback), [`queries`] (the
 //! SQL of [`Tx`]) and [`rows`] (rows to messages).
 
+mod accounts;
 mod checkpoint;
 mod group;
 mod migrate;

@@ -7,12 +7,12 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::rows::{board, i64_of, list, millis, task, task_columns, u64_of, user};
 use super::tx::SqliteTx;
-use crate::proto::v1::{Board, BoardEvent, BoardList, Task, TaskPosition, User};
-use crate::store::{IdempotentRecord, Result, Tx};
+use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, Task, TaskPosition, User};
+use crate::store::{CredentialKind, IdempotentRecord, NewCredential, Result, Tx};
 
 impl SqliteTx {
     /// Every row `sql` yields, each through `map`.
-    fn all<T>(
+    pub(super) fn all<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -24,7 +24,7 @@ impl SqliteTx {
     }
 
     /// The first row `sql` yields, if any, through `map`.
-    fn first<T>(
+    pub(super) fn first<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -43,7 +43,7 @@ impl SqliteTx {
         Ok(self.db()?.prepare_cached(sql)?.query_row(params, map)?)
     }
 
-    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+    pub(super) fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
         self.db()?.prepare_cached(sql)?.execute(params)?;
         Ok(())
     }
@@ -51,20 +51,30 @@ impl SqliteTx {
 
 #[async_trait]
 impl Tx for SqliteTx {
-    async fn user_by_token(&mut self, token: &str) -> Result<Option<User>> {
-        self.first("SELECT id, name FROM users WHERE token = ?", [token], user)
-    }
-
     async fn user(&mut self, id: &str) -> Result<Option<User>> {
-        self.first("SELECT id, name FROM users WHERE id = ?", [id], user)
+        self.first(
+            "SELECT id, name, COALESCE(username, '') FROM users WHERE id = ?",
+            [id],
+            user,
+        )
     }
 
-    async fn users_with_tokens(&mut self) -> Result<Vec<(User, String)>> {
-        self.all(
-            "SELECT id, name, token FROM users WHERE token IS NOT NULL ORDER BY id",
-            [],
-            |r| Ok((user(r)?, r.get(2)?)),
-        )
+    async fn user_by_username(&mut self, username: &str) -> Result<Option<(User, Option<String>)>> {
+        self.account_by_username(username)
+    }
+
+    async fn user_by_secret(&mut self, secret_hash: &[u8]) -> Result<Option<(User, String)>> {
+        self.account_by_secret(secret_hash)
+    }
+
+    async fn account_count(&mut self) -> Result<u64> {
+        self.one("SELECT COUNT(*) FROM users WHERE username IS NOT NULL", [], |r| {
+            r.get::<_, i64>(0).map(u64_of)
+        })
+    }
+
+    async fn credentials(&mut self, user_id: &str, kind: CredentialKind) -> Result<Vec<ApiToken>> {
+        self.credentials_of(user_id, kind)
     }
 
     async fn boards_of(&mut self, user_id: &str) -> Result<Vec<Board>> {
@@ -174,11 +184,20 @@ impl Tx for SqliteTx {
         bodies.iter().map(|b| Ok(BoardEvent::decode(b.as_slice())?)).collect()
     }
 
-    async fn insert_user(&mut self, user: &User, token: Option<&str>) -> Result<()> {
-        self.execute(
-            "INSERT INTO users (id, name, token) VALUES (?, ?, ?)",
-            params![user.id, user.name, token],
-        )
+    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()> {
+        self.insert_account(user, password_hash)
+    }
+
+    async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> Result<()> {
+        self.insert_credential_row(credential)
+    }
+
+    async fn delete_credential(&mut self, user_id: &str, id: &str) -> Result<bool> {
+        self.delete_credential_row(user_id, id)
+    }
+
+    async fn touch_credential(&mut self, id: &str, now_ms: i64) -> Result<()> {
+        self.touch_credential_row(id, now_ms)
     }
 
     async fn insert_board(&mut self, board: &Board, members: &[&str]) -> Result<()> {

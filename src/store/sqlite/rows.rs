@@ -11,6 +11,7 @@ pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
         name: row.get(1)?,
+        username: row.get(2)?,
     })
 }
 

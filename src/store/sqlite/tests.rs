@@ -16,6 +16,7 @@ fn user(id: &str) -> User {
     User {
         id: id.into(),
         name: id.into(),
+        username: id.into(),
     }
 }
 
