@@ -4,7 +4,7 @@
 
 use super::GUEST_ID;
 use super::{Result, time};
-use crate::proto::v1::{Board, BoardList, Task, User};
+use crate::proto::v1::{Board, BoardList, Role, Task, User};
 use crate::store::Store;
 
 struct SeedBoard {
@@ -87,8 +87,13 @@ pub async fn seed_if_empty(store: &dyn Store) -> Result<bool> {
             id: b.id.into(),
             name: b.name.into(),
             created_at: Some(now),
+            archived: false,
         };
-        tx.insert_board(&board, b.members).await?;
+        // The first member owns the board; the others (the guest too) edit it.
+        let members: Vec<_> = (b.members.iter().enumerate())
+            .map(|(i, id)| (*id, if i == 0 { Role::Owner } else { Role::Editor }))
+            .collect();
+        tx.insert_board(&board, &members).await?;
         for (position, (id, name)) in b.lists.iter().enumerate() {
             tx.insert_list(&BoardList {
                 id: (*id).into(),

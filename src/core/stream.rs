@@ -167,9 +167,24 @@ impl Subscription {
         self.next().now_or_never()
     }
 
-    /// The next item, or `None` once the stream is over (server shutting down, or
-    /// after a `Lagged`). Cancel-safe: nothing is lost if the future is dropped.
+    /// The next item, or `None` once the stream is over (server shutting down, after a
+    /// `Lagged`, or once every followed board was deleted). Cancel-safe: nothing is
+    /// lost if the future is dropped.
+    ///
+    /// A `board_deleted` event is its board's last: once it is handed out the board is
+    /// no longer followed, and a stream left following nothing ends.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
+        let item = self.next_item().await?;
+        if let Some(StreamItem::Event(e)) = &item
+            && e.type_name() == "board_deleted"
+        {
+            let board_id = e.board_id().to_owned();
+            self.unfollow(&board_id);
+        }
+        Ok(item)
+    }
+
+    async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 return Ok(Some(item));

@@ -2,6 +2,7 @@
 //! board. Handlers only translate: extract, call core, frame the answer (with
 //! `crate::wire`).
 
+mod boards;
 mod extract;
 mod live;
 mod poll;

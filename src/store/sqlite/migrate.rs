@@ -8,7 +8,10 @@ use rusqlite::Connection;
 use crate::store::{Error, Result};
 
 /// The schema, one file per step; `user_version` counts how many are applied.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0003_boards_roles.sql"),
+];
 
 /// Applies the migrations the database has not seen, each in its own transaction.
 pub(super) fn migrate(conn: &Connection) -> Result<()> {
