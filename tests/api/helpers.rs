@@ -92,6 +92,29 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// Adds a user who can sign in with a token, as `tokens[id]`. Until accounts land
+    /// there is no signup: the user goes straight into the store.
+    pub async fn add_user(&mut self, id: &str) {
+        let token = format!("bc_test_{id}");
+        let user = boardcast::proto::v1::User {
+            id: id.into(),
+            name: id.to_uppercase(),
+        };
+        let mut tx = self.state.core.store().write().await.unwrap();
+        tx.insert_user(&user, Some(&token)).await.unwrap();
+        tx.commit().await.unwrap();
+        self.tokens.insert(id.into(), token);
+    }
+
+    /// A JSON request as `user` (None: no token).
+    pub async fn send_as(&self, user: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut req = self.request(method, path, user);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
     /// Every event in the board's durable log, read from the store.
     pub async fn log(&self, board_id: &str) -> Vec<BoardEvent> {
         let mut tx = self.state.core.store().read().await.unwrap();

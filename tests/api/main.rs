@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::pedantic)]
 
 mod auth;
+mod boards;
 mod cli;
 mod concurrency;
 mod connections;
@@ -14,8 +15,12 @@ mod errors;
 mod grpc;
 mod grpcurl;
 mod helpers;
+mod hidden;
+mod lists;
+mod members;
 mod poll;
 mod rest;
+mod roles;
 mod schema;
 mod streams;
 mod web;
