@@ -138,3 +138,21 @@ pub(super) async fn list_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need
     }
     Ok(list)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_need_admits_exactly_the_roles_of_the_table() {
+        let admits = |need: Need| -> Vec<Role> {
+            [Role::Owner, Role::Editor, Role::Viewer, Role::Unspecified]
+                .into_iter()
+                .filter(|r| need.allows(*r))
+                .collect()
+        };
+        assert_eq!(admits(Need::Read), [Role::Owner, Role::Editor, Role::Viewer]);
+        assert_eq!(admits(Need::Edit), [Role::Owner, Role::Editor]);
+        assert_eq!(admits(Need::Own), [Role::Owner]);
+    }
+}

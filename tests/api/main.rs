@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::pedantic)]
 
 mod auth;
+mod board_grpc;
 mod boards;
 mod cli;
 mod concurrency;
