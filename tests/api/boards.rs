@@ -323,6 +323,28 @@ async fn deleting_a_board_ends_its_streams_with_board_deleted_and_hides_everythi
 }
 
 #[tokio::test]
+async fn a_long_poll_woken_by_the_deletion_gets_board_deleted_then_404() {
+    let app = spawn_app().await;
+    let poll = app
+        .request(Method::GET, "/boards/board-1/poll?after=0&timeout=10", Some("bob"))
+        .send();
+    let waiting = tokio::spawn(poll);
+    // As in poll.rs: give the poll time to be waiting (a delete before it would make
+    // it a plain 404, and this test fail).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let resp = app
+        .send_as(Some("alice"), Method::DELETE, "/boards/board-1", None)
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let answer: Value = waiting.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["events"][0]["type"], "board_deleted", "{answer}");
+    let again = app
+        .send_as(Some("bob"), Method::GET, "/boards/board-1/poll?after=1&timeout=1", None)
+        .await;
+    error_body(again, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
 async fn board_and_list_events_stream_over_sse_and_resume_after_a_reconnect() {
     let app = spawn_app().await;
     let mut sse = SseClient::connect(app.request(Method::GET, "/boards/board-1/events", Some("bob"))).await;
