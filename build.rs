@@ -7,7 +7,8 @@
 //! differences, documented in docs/ARCHITECTURE.md: 64-bit integers are JSON numbers
 //! (seq and version are far below 2^53), default values are written out, and a
 //! `oneof payload` is flattened beside a snake_case `"type"` tag, as the seed's wire
-//! format has it.
+//! format has it. Enums (`Role`) are their lowercase value names without the prefix
+//! (`"owner"`), as proto3 JSON has them but shorter.
 
 use std::{env, fs, path::PathBuf};
 
@@ -35,6 +36,21 @@ const REQUESTS: &[&str] = &[
     ".boardcast.v1.SignupRequest",
     ".boardcast.v1.LoginRequest",
     ".boardcast.v1.CreateTokenRequest",
+    ".boardcast.v1.CreateBoardRequest",
+    ".boardcast.v1.UpdateBoardRequest",
+    ".boardcast.v1.CreateListRequest",
+    ".boardcast.v1.UpdateListRequest",
+    ".boardcast.v1.MoveListRequest",
+    ".boardcast.v1.AddMemberRequest",
+    ".boardcast.v1.UpdateMemberRequest",
+];
+
+/// Fields of the `Role` enum: lowercase names on JSON (`"owner"`), not numbers.
+const ROLE: &str = "#[serde(with = \"crate::proto::json::role\")]";
+const ROLE_FIELDS: &[&str] = &[
+    ".boardcast.v1.Member.role",
+    ".boardcast.v1.AddMemberRequest.role",
+    ".boardcast.v1.UpdateMemberRequest.role",
 ];
 
 const TIMESTAMP_FIELDS: &[&str] = &[
@@ -87,6 +103,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for field in TIMESTAMP_FIELDS {
         builder = builder.field_attribute(field, TIMESTAMP);
+    }
+    for field in ROLE_FIELDS {
+        builder = builder.field_attribute(field, ROLE);
     }
     builder.compile_fds(compiler.file_descriptor_set())?;
     fs::write(out.join("oneof_tags.rs"), oneof_tags(&compiler.descriptor_pool())?)?;

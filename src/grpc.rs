@@ -16,9 +16,14 @@ use crate::core::{Actor, Error, Resume};
 use crate::proto::SubscribeResponse;
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
 use crate::proto::v1::{
-    CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse, GetBoardRequest, GetBoardResponse,
-    GetTaskRequest, GetTaskResponse, ListBoardsRequest, ListBoardsResponse, ListTasksRequest, ListTasksResponse,
-    MoveTaskRequest, MoveTaskResponse, SubscribeRequest, UpdateTaskRequest, UpdateTaskResponse,
+    AddMemberRequest, AddMemberResponse, CreateBoardRequest, CreateBoardResponse, CreateListRequest,
+    CreateListResponse, CreateTaskRequest, CreateTaskResponse, DeleteBoardRequest, DeleteBoardResponse,
+    DeleteListRequest, DeleteListResponse, DeleteTaskRequest, DeleteTaskResponse, GetBoardRequest, GetBoardResponse,
+    GetTaskRequest, GetTaskResponse, ListBoardsRequest, ListBoardsResponse, ListMembersRequest, ListMembersResponse,
+    ListTasksRequest, ListTasksResponse, MoveListRequest, MoveListResponse, MoveTaskRequest, MoveTaskResponse,
+    RemoveMemberRequest, RemoveMemberResponse, SubscribeRequest, UpdateBoardRequest, UpdateBoardResponse,
+    UpdateListRequest, UpdateListResponse, UpdateMemberRequest, UpdateMemberResponse, UpdateTaskRequest,
+    UpdateTaskResponse,
 };
 use crate::wire::Step;
 use crate::wire::error::grpc_status as status;
@@ -168,5 +173,49 @@ impl BoardService for Grpc {
 
     async fn delete_task(&self, req: Request<DeleteTaskRequest>) -> Result<Response<DeleteTaskResponse>, Status> {
         rpc!(self, req, delete_task)
+    }
+
+    async fn create_board(&self, req: Request<CreateBoardRequest>) -> Result<Response<CreateBoardResponse>, Status> {
+        rpc!(self, req, create_board)
+    }
+
+    async fn update_board(&self, req: Request<UpdateBoardRequest>) -> Result<Response<UpdateBoardResponse>, Status> {
+        rpc!(self, req, update_board)
+    }
+
+    async fn delete_board(&self, req: Request<DeleteBoardRequest>) -> Result<Response<DeleteBoardResponse>, Status> {
+        rpc!(self, req, delete_board)
+    }
+
+    async fn create_list(&self, req: Request<CreateListRequest>) -> Result<Response<CreateListResponse>, Status> {
+        rpc!(self, req, create_list)
+    }
+
+    async fn update_list(&self, req: Request<UpdateListRequest>) -> Result<Response<UpdateListResponse>, Status> {
+        rpc!(self, req, update_list)
+    }
+
+    async fn move_list(&self, req: Request<MoveListRequest>) -> Result<Response<MoveListResponse>, Status> {
+        rpc!(self, req, move_list)
+    }
+
+    async fn delete_list(&self, req: Request<DeleteListRequest>) -> Result<Response<DeleteListResponse>, Status> {
+        rpc!(self, req, delete_list)
+    }
+
+    async fn list_members(&self, req: Request<ListMembersRequest>) -> Result<Response<ListMembersResponse>, Status> {
+        rpc!(self, req, list_members)
+    }
+
+    async fn add_member(&self, req: Request<AddMemberRequest>) -> Result<Response<AddMemberResponse>, Status> {
+        rpc!(self, req, add_member)
+    }
+
+    async fn update_member(&self, req: Request<UpdateMemberRequest>) -> Result<Response<UpdateMemberResponse>, Status> {
+        rpc!(self, req, update_member)
+    }
+
+    async fn remove_member(&self, req: Request<RemoveMemberRequest>) -> Result<Response<RemoveMemberResponse>, Status> {
+        rpc!(self, req, remove_member)
     }
 }

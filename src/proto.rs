@@ -128,6 +128,45 @@ pub mod json {
                 .transpose()
         }
     }
+
+    /// `Role` as its lowercase name (`"owner"`, `"editor"`, `"viewer"`; `""` when
+    /// unset). Reading, any other string is an error naming the accepted ones.
+    pub mod role {
+        use crate::proto::v1::Role;
+        use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+        pub fn serialize<S: Serializer>(role: &i32, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(name(*role))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+            let text = String::deserialize(d)?;
+            parse(&text)
+                .map(|r| r as i32)
+                .ok_or_else(|| D::Error::custom(format!("unknown role `{text}`: owner, editor or viewer")))
+        }
+
+        /// The JSON name of a role value; `""` for unset or unknown values.
+        pub fn name(role: i32) -> &'static str {
+            match Role::try_from(role) {
+                Ok(Role::Owner) => "owner",
+                Ok(Role::Editor) => "editor",
+                Ok(Role::Viewer) => "viewer",
+                Ok(Role::Unspecified) | Err(_) => "",
+            }
+        }
+
+        /// The role a JSON name stands for (`""` is unset).
+        pub fn parse(text: &str) -> Option<Role> {
+            match text {
+                "owner" => Some(Role::Owner),
+                "editor" => Some(Role::Editor),
+                "viewer" => Some(Role::Viewer),
+                "" => Some(Role::Unspecified),
+                _ => None,
+            }
+        }
+    }
 }
 
 #[cfg(test)]

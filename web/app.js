@@ -126,6 +126,8 @@ function applyEvent(ev) {
   switch (ev.type) {
     case 'task_created': case 'task_updated': case 'task_moved': state.tasks.set(ev.task.id, ev.task); break;
     case 'task_deleted': state.tasks.delete(ev.taskId); break;
+    // Board, list and member events are not rendered one by one: reload the board.
+    default: loadBoard(); return;
   }
   for (const p of ev.shifted || []) {
     const t = state.tasks.get(p.taskId);
@@ -443,7 +445,9 @@ function connectEvents() {
     // connection starts after the state just loaded.
     const es = new EventSource(`/boards/${encodeURIComponent(state.boardId)}/events?lastEventId=${state.seq}`);
     state.es = es;
-    for (const type of ['task_created', 'task_updated', 'task_moved', 'task_deleted']) {
+    for (const type of ['task_created', 'task_updated', 'task_moved', 'task_deleted', 'board_created', 'board_updated',
+      'board_deleted', 'list_created', 'list_updated', 'list_moved', 'list_deleted', 'member_added', 'member_updated',
+      'member_removed']) {
       es.addEventListener(type, e => applyEvent(JSON.parse(e.data)));
     }
     es.addEventListener('reset', () => loadBoard());
@@ -519,7 +523,10 @@ function onWsMessage(msg) {
       break;
     }
     case 'reset': loadBoard(); break;
-    case 'task_created': case 'task_updated': case 'task_moved': case 'task_deleted': applyEvent(msg); break;
+    case 'task_created': case 'task_updated': case 'task_moved': case 'task_deleted':
+    case 'board_created': case 'board_updated': case 'board_deleted': case 'list_created': case 'list_updated':
+    case 'list_moved': case 'list_deleted': case 'member_added': case 'member_updated': case 'member_removed':
+      applyEvent(msg); break;
     case 'error': console.warn('boardcast:', msg.message); break;
   }
 }

@@ -17,9 +17,23 @@ pub enum Error {
     MethodNotAllowed { method: String, path: String },
     #[error("{0}")]
     Unauthenticated(String),
-    /// Deliberately says nothing about the board beyond its id, which the caller sent.
-    #[error("not a member of board `{board_id}`")]
-    PermissionDenied { board_id: String },
+    /// A member whose role does not allow the change. (A non-member gets `NotFound`,
+    /// exactly as for a board that does not exist.)
+    #[error("you are {role} of board `{board_id}`; this needs {needed}")]
+    PermissionDenied {
+        board_id: String,
+        /// "a viewer", "an editor"…
+        role: &'static str,
+        /// "an editor or owner", "an owner".
+        needed: &'static str,
+    },
+    /// The change cannot be made in the current state (a non-empty list, the last
+    /// owner, an archived board); the message says what to do instead.
+    #[error("{0}")]
+    Conflict(String),
+    /// What the request would create is already there (a member added twice).
+    #[error("{0}")]
+    AlreadyExists(String),
     /// An `expectedVersion` in the request did not match.
     #[error("task `{id}` is at version {current}, not the expected {expected}")]
     VersionConflict { id: String, expected: u64, current: u64 },
@@ -66,6 +80,8 @@ impl Error {
             Error::MethodNotAllowed { .. } => "method_not_allowed",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::PermissionDenied { .. } => "permission_denied",
+            Error::Conflict(_) => "conflict",
+            Error::AlreadyExists(_) => "already_exists",
             Error::VersionConflict { .. } => "version_conflict",
             Error::PreconditionFailed { .. } => "precondition_failed",
             Error::IdempotencyKeyReused { .. } => "idempotency_key_reused",

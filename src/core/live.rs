@@ -66,8 +66,14 @@ impl Core {
     /// The events of a board after `after`, at once (short polling).
     pub async fn changes(&self, actor: &Actor, board_id: &str, after: u64) -> Result<ChangesResponse> {
         validate::required("boardId", board_id)?;
+        visible_board(&mut *self.store.read().await?, actor, board_id).await?;
+        self.changes_after(board_id, after).await
+    }
+
+    /// The log after `after`, for a caller that checked access already: a long poll
+    /// woken by its board's deletion still gets the `board_deleted` event.
+    async fn changes_after(&self, board_id: &str, after: u64) -> Result<ChangesResponse> {
         let mut tx = self.store.read().await?;
-        visible_board(&mut *tx, actor, board_id).await?;
         let seq = tx.last_seq(board_id).await?;
         if after > seq {
             return Ok(ChangesResponse {
@@ -125,7 +131,7 @@ impl Core {
         match woke {
             // An event (or a lag, which also means events): read them from the log.
             Ok(Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                self.changes(actor, board_id, after).await
+                self.changes_after(board_id, after).await
             }
             // Timed out, or the server is shutting down.
             Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {

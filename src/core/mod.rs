@@ -2,20 +2,25 @@
 //! one of these calls and frames the result; nothing here knows about HTTP or gRPC.
 //!
 //! Layout, by subject:
-//! - [`access`]: who may see a board or a task (membership; 404 before 403);
+//! - [`access`]: who may see and change a board, a list or a task (roles; a
+//!   non-member gets the 404 of a missing board);
 //! - `mutation`: the one pipeline every change goes through (request key,
 //!   transaction, replay, event, commit, publish);
-//! - `tasks`: the task mutations, each its rule alone;
+//! - `tasks`: the task mutations, each its rule alone; `lists`, `board_admin`
+//!   (create, rename, archive, delete a board) and `members`: the same for those;
 //! - `boards`: reads; `live`: streams and polls; [`stream`]: the subscription cursor;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
 //!   (request ids), [`seed`], [`error`].
 
 pub mod access;
 pub mod accounts;
+mod board_admin;
 mod boards;
 pub mod error;
 mod idempotency;
+mod lists;
 mod live;
+mod members;
 pub mod mutation;
 mod ordering;
 pub mod revocation;

@@ -22,8 +22,12 @@ use super::validate::RequestId;
 use super::{Actor, Core, Error, Result, time};
 use crate::bus::Bus;
 use crate::proto::v1::{
-    BoardEvent, CreateTaskRequest, CreateTaskResponse, DeleteTaskRequest, DeleteTaskResponse, MoveTaskRequest,
-    MoveTaskResponse, UpdateTaskRequest, UpdateTaskResponse, board_event::Payload,
+    AddMemberRequest, AddMemberResponse, BoardEvent, CreateBoardRequest, CreateBoardResponse, CreateListRequest,
+    CreateListResponse, CreateTaskRequest, CreateTaskResponse, DeleteBoardRequest, DeleteBoardResponse,
+    DeleteListRequest, DeleteListResponse, DeleteTaskRequest, DeleteTaskResponse, MoveListRequest, MoveListResponse,
+    MoveTaskRequest, MoveTaskResponse, RemoveMemberRequest, RemoveMemberResponse, UpdateBoardRequest,
+    UpdateBoardResponse, UpdateListRequest, UpdateListResponse, UpdateMemberRequest, UpdateMemberResponse,
+    UpdateTaskRequest, UpdateTaskResponse, board_event::Payload,
 };
 use crate::store::Tx;
 
@@ -35,6 +39,16 @@ pub enum Op {
     UpdateTask,
     MoveTask,
     DeleteTask,
+    CreateBoard,
+    UpdateBoard,
+    DeleteBoard,
+    CreateList,
+    UpdateList,
+    MoveList,
+    DeleteList,
+    AddMember,
+    UpdateMember,
+    RemoveMember,
 }
 
 impl Op {
@@ -44,6 +58,16 @@ impl Op {
             Op::UpdateTask => "UpdateTask",
             Op::MoveTask => "MoveTask",
             Op::DeleteTask => "DeleteTask",
+            Op::CreateBoard => "CreateBoard",
+            Op::UpdateBoard => "UpdateBoard",
+            Op::DeleteBoard => "DeleteBoard",
+            Op::CreateList => "CreateList",
+            Op::UpdateList => "UpdateList",
+            Op::MoveList => "MoveList",
+            Op::DeleteList => "DeleteList",
+            Op::AddMember => "AddMember",
+            Op::UpdateMember => "UpdateMember",
+            Op::RemoveMember => "RemoveMember",
         }
     }
 }
@@ -73,7 +97,28 @@ mutations! {
     UpdateTaskRequest => UpdateTaskResponse, Op::UpdateTask;
     MoveTaskRequest => MoveTaskResponse, Op::MoveTask;
     DeleteTaskRequest => DeleteTaskResponse, Op::DeleteTask;
+    CreateBoardRequest => CreateBoardResponse, Op::CreateBoard;
+    UpdateBoardRequest => UpdateBoardResponse, Op::UpdateBoard;
+    DeleteBoardRequest => DeleteBoardResponse, Op::DeleteBoard;
+    CreateListRequest => CreateListResponse, Op::CreateList;
+    UpdateListRequest => UpdateListResponse, Op::UpdateList;
+    MoveListRequest => MoveListResponse, Op::MoveList;
+    DeleteListRequest => DeleteListResponse, Op::DeleteList;
+    AddMemberRequest => AddMemberResponse, Op::AddMember;
+    UpdateMemberRequest => UpdateMemberResponse, Op::UpdateMember;
+    RemoveMemberRequest => RemoveMemberResponse, Op::RemoveMember;
 }
+
+/// Opens the mutation for `$req`, or answers at once with the reply a retry gets.
+macro_rules! begin {
+    ($core:expr, $actor:expr, $req:expr) => {
+        match $core.begin($actor, $req).await? {
+            $crate::core::mutation::Begun::Fresh(pending) => pending,
+            $crate::core::mutation::Begun::Replayed(first) => return Ok(first),
+        }
+    };
+}
+pub(super) use begin;
 
 /// What [`Core::begin`] found: a request to apply, or the answer it had the first time.
 pub(super) enum Begun<'a, M: Mutation> {

@@ -6,7 +6,7 @@
 use super::GUEST_ID;
 use super::secrets::hash_password_blocking;
 use super::{Result, time};
-use crate::proto::v1::{Board, BoardList, Task, User};
+use crate::proto::v1::{Board, BoardList, Role, Task, User};
 use crate::store::{Store, Tx};
 
 struct SeedBoard {
@@ -143,8 +143,13 @@ async fn demo_boards(tx: &mut dyn Tx) -> Result<()> {
             id: b.id.into(),
             name: b.name.into(),
             created_at: Some(now),
+            archived: false,
         };
-        tx.insert_board(&board, b.members).await?;
+        // The first member owns the board; the others (the guest too) edit it.
+        let members: Vec<_> = (b.members.iter().enumerate())
+            .map(|(i, id)| (*id, if i == 0 { Role::Owner } else { Role::Editor }))
+            .collect();
+        tx.insert_board(&board, &members).await?;
         for (position, (id, name)) in b.lists.iter().enumerate() {
             tx.insert_list(&BoardList {
                 id: (*id).into(),

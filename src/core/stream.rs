@@ -56,6 +56,9 @@ pub enum StreamItem {
     /// The credential the stream was opened with ended (signed out, token revoked);
     /// the stream ends here.
     Revoked(&'static str),
+    /// Every followed board was deleted (each one's `board_deleted` was delivered): the
+    /// stream ends here, and this is why. Not an error.
+    Closed(String),
 }
 
 struct Cursor {
@@ -74,6 +77,10 @@ pub struct Subscription {
     ended: bool,
     /// Turns true when the subscriber's credential is revoked (`None`: the guest).
     revoked: Option<watch::Receiver<bool>>,
+    /// Set when a `board_deleted` left the subscription following nothing: handed out
+    /// as [`StreamItem::Closed`] next, unless another board is followed first (a
+    /// WebSocket does not poll a subscription that follows nothing).
+    closed: Option<String>,
     _permit: StreamPermit,
 }
 
@@ -86,6 +93,7 @@ impl Subscription {
             pending: VecDeque::new(),
             ended: false,
             revoked,
+            closed: None,
             _permit: permit,
         }
     }
@@ -105,6 +113,7 @@ impl Subscription {
     /// read after `live` was registered.
     pub(super) fn follow(&mut self, board_id: &str, resume: Resume, current: u64, live: crate::bus::Receiver) {
         self.unfollow(board_id);
+        self.closed = None;
         let delivered = match resume {
             Resume::Live => current,
             Resume::After(after) if after <= current => after,
@@ -136,7 +145,7 @@ impl Subscription {
         self.pending.retain(|item| match item {
             StreamItem::Event(e) => e.board_id() != board_id,
             StreamItem::Reset(r) | StreamItem::Lagged(r) => r.board_id != board_id,
-            StreamItem::Snapshot(_) | StreamItem::Revoked(_) => true,
+            StreamItem::Snapshot(_) | StreamItem::Revoked(_) | StreamItem::Closed(_) => true,
         });
     }
 
@@ -187,9 +196,31 @@ impl Subscription {
         self.next().now_or_never()
     }
 
-    /// The next item, or `None` once the stream is over (server shutting down, or
-    /// after a `Lagged`). Cancel-safe: nothing is lost if the future is dropped.
+    /// The next item, or `None` once the stream is over (server shutting down, after a
+    /// `Lagged`, or once every followed board was deleted). Cancel-safe: nothing is
+    /// lost if the future is dropped.
+    ///
+    /// A `board_deleted` event is its board's last: once it is handed out the board is
+    /// no longer followed, and a stream left following nothing ends.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
+        if let Some(reason) = self.closed.take() {
+            self.ended = true;
+            return Ok(Some(StreamItem::Closed(reason)));
+        }
+        let item = self.next_item().await?;
+        if let Some(StreamItem::Event(e)) = &item
+            && e.type_name() == "board_deleted"
+        {
+            let board_id = e.board_id().to_owned();
+            self.unfollow(&board_id);
+            if self.cursors.is_empty() {
+                self.closed = Some(format!("board `{board_id}` was deleted"));
+            }
+        }
+        Ok(item)
+    }
+
+    async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         loop {
             if let Some(revoked) = self.take_revoked() {
                 return Ok(Some(revoked));
@@ -355,6 +386,32 @@ mod tests {
             Some(StreamItem::Event(e)) => e.seq(),
             _ => panic!("expected an event"),
         }
+    }
+
+    #[tokio::test]
+    async fn board_deleted_is_a_boards_last_item_and_a_stream_following_nothing_closes() {
+        use crate::proto::v1::{BoardDeleted, board_event::Payload};
+        let (store, bus) = (store().await, Bus::new(16));
+        commit(store.as_ref(), 1).await;
+        let mut sub = subscription(&store, &bus, Resume::After(0)).await;
+        let mut tx = store.write().await.unwrap();
+        let deleted = BoardEvent {
+            seq: tx.next_seq(BOARD).await.unwrap(),
+            board_id: BOARD.into(),
+            payload: Some(Payload::BoardDeleted(BoardDeleted::default())),
+            ..Default::default()
+        };
+        tx.append_event(&deleted).await.unwrap();
+        tx.commit().await.unwrap();
+        bus.publish(deleted);
+        assert_eq!(next_seq(&mut sub).await, 1);
+        assert_eq!(next_seq(&mut sub).await, 2);
+        assert!(sub.is_empty(), "the deleted board is no longer followed");
+        match next(&mut sub).await {
+            Some(StreamItem::Closed(reason)) => assert_eq!(reason, "board `board-1` was deleted"),
+            _ => panic!("expected Closed"),
+        }
+        assert!(next(&mut sub).await.is_none());
     }
 
     #[tokio::test]

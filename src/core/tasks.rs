@@ -1,8 +1,8 @@
-//! The task mutations. Each validates its input into checked types, opens the
+//! The task mutations (editors and owners). Each validates its input into checked types, opens the
 //! mutation pipeline ([`super::mutation`]), applies its rule and commits one event.
 
-use super::access::{Actor, visible_task};
-use super::mutation::Begun;
+use super::access::{Actor, Need, list_as, task_as};
+use super::mutation::begin;
 use super::validate::{self, Description, Position, Title};
 use super::{Core, Error, Result, ordering, time};
 use crate::proto::v1::{
@@ -12,16 +12,6 @@ use crate::proto::v1::{
 };
 use crate::store::Tx;
 
-/// Opens the mutation for `$req`, or answers at once with the reply a retry gets.
-macro_rules! begin {
-    ($core:expr, $actor:expr, $req:expr) => {
-        match $core.begin($actor, $req).await? {
-            Begun::Fresh(pending) => pending,
-            Begun::Replayed(first) => return Ok(first),
-        }
-    };
-}
-
 impl Core {
     pub async fn create_task(&self, actor: &Actor, req: CreateTaskRequest) -> Result<CreateTaskResponse> {
         validate::required("listId", &req.list_id)?;
@@ -30,7 +20,7 @@ impl Core {
         let position = Position::parse(req.position)?;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
-        let list = super::access::visible_list(tx, actor, &req.list_id).await?;
+        let list = list_as(tx, actor, &req.list_id, Need::Edit).await?;
         if !req.board_id.is_empty() && req.board_id != list.board_id {
             return Err(Error::invalid(
                 "boardId",
@@ -82,7 +72,7 @@ impl Core {
         let description = req.description.as_deref().map(Description::parse).transpose()?;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
-        let mut task = visible_task(tx, actor, &req.task_id).await?;
+        let mut task = task_as(tx, actor, &req.task_id, Need::Edit).await?;
         check_version(&task, req.expected_version)?;
         if let Some(title) = title {
             task.title = title.into_string();
@@ -108,7 +98,7 @@ impl Core {
         let position = Position::parse(req.position)?;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
-        let mut task = visible_task(tx, actor, &req.task_id).await?;
+        let mut task = task_as(tx, actor, &req.task_id, Need::Edit).await?;
         check_version(&task, req.expected_version)?;
         let dest = tx
             .list(&req.list_id)
@@ -149,7 +139,7 @@ impl Core {
         validate::required("taskId", &req.task_id)?;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
-        let task = visible_task(tx, actor, &req.task_id).await?;
+        let task = task_as(tx, actor, &req.task_id, Need::Edit).await?;
         check_version(&task, req.expected_version)?;
         let shifted = ordering::remove(&task.list_id, &tx.task_order(&task.list_id).await?, &task.id);
         tx.delete_task(&task.id).await?;

@@ -34,6 +34,33 @@ impl Title {
     }
 }
 
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// A board or list name: trimmed, 1 to 100 characters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err(Error::invalid("name", "name must not be empty"));
+        }
+        let n = t.chars().count();
+        if n > NAME_MAX_CHARS {
+            return Err(Error::invalid(
+                "name",
+                format!("name must be at most {NAME_MAX_CHARS} characters (got {n})"),
+            ));
+        }
+        Ok(Name(t.to_owned()))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// A task description: up to 10,000 characters, kept as written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Description(String);

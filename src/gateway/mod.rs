@@ -3,6 +3,7 @@
 //! `crate::wire`).
 
 mod account;
+mod boards;
 mod extract;
 mod live;
 mod poll;

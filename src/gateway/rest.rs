@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks", axum::routing::post(create_task))
         .route("/tasks/{task_id}", get(get_task).patch(update_task).delete(delete_task))
         .route("/tasks/{task_id}/move", patch(move_task))
+        .merge(super::boards::routes())
 }
 
 async fn list_boards(State(s): State<AppState>, actor: Actor) -> Result<Response, Error> {
@@ -138,7 +139,7 @@ fn task_response(status: StatusCode, task: Option<Task>) -> Response {
 }
 
 /// Fills a request field from the path or a header; a body that says otherwise is refused.
-fn merge(field: &str, body: &mut String, outside: Option<String>) -> Result<(), Error> {
+pub(super) fn merge(field: &str, body: &mut String, outside: Option<String>) -> Result<(), Error> {
     match outside {
         Some(v) if !body.is_empty() && *body != v => Err(Error::invalid(
             field,

@@ -10,7 +10,7 @@ mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, Task, TaskPosition, User};
+use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, ListPosition, Member, Role, Task, TaskPosition, User};
 
 pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
@@ -83,6 +83,14 @@ pub trait Tx: Send {
     async fn boards_of(&mut self, user_id: &str) -> Result<Vec<Board>>;
     async fn board(&mut self, id: &str) -> Result<Option<Board>>;
     async fn is_member(&mut self, board_id: &str, user_id: &str) -> Result<bool>;
+    /// The user's role on the board; `None` when not a member.
+    async fn member_role(&mut self, board_id: &str, user_id: &str) -> Result<Option<Role>>;
+    /// A board's members, ordered by username.
+    async fn members(&mut self, board_id: &str) -> Result<Vec<Member>>;
+    async fn member(&mut self, board_id: &str, user_id: &str) -> Result<Option<Member>>;
+    async fn owner_count(&mut self, board_id: &str) -> Result<usize>;
+    /// The ids of a board's lists in order.
+    async fn list_order(&mut self, board_id: &str) -> Result<Vec<String>>;
     async fn lists(&mut self, board_id: &str) -> Result<Vec<BoardList>>;
     async fn list(&mut self, id: &str) -> Result<Option<BoardList>>;
     /// A board's tasks (or one list's), ordered by list position, then task position.
@@ -104,8 +112,20 @@ pub trait Tx: Send {
     /// Deletes the user's credential `id`; false when the user has none by that id.
     async fn delete_credential(&mut self, user_id: &str, id: &str) -> Result<bool>;
     async fn touch_credential(&mut self, id: &str, now_ms: i64) -> Result<()>;
-    async fn insert_board(&mut self, board: &Board, members: &[&str]) -> Result<()>;
+    async fn insert_board(&mut self, board: &Board, members: &[(&str, Role)]) -> Result<()>;
+    /// Writes the board's name and archived flag.
+    async fn update_board(&mut self, board: &Board) -> Result<()>;
+    /// Marks the board deleted and drops its memberships: no read finds it, its lists
+    /// or its tasks any more; their rows and the log stay.
+    async fn delete_board(&mut self, id: &str, now_ms: i64) -> Result<()>;
+    async fn insert_member(&mut self, board_id: &str, user_id: &str, role: Role) -> Result<()>;
+    async fn set_member_role(&mut self, board_id: &str, user_id: &str, role: Role) -> Result<()>;
+    async fn delete_member(&mut self, board_id: &str, user_id: &str) -> Result<()>;
     async fn insert_list(&mut self, list: &BoardList) -> Result<()>;
+    /// Writes the list's name and position.
+    async fn update_list(&mut self, list: &BoardList) -> Result<()>;
+    async fn set_list_positions(&mut self, positions: &[ListPosition]) -> Result<()>;
+    async fn delete_list(&mut self, id: &str) -> Result<()>;
     async fn insert_task(&mut self, task: &Task) -> Result<()>;
     /// Writes every field of the task but its id.
     async fn update_task(&mut self, task: &Task) -> Result<()>;

@@ -23,7 +23,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
-        Error::VersionConflict { .. } => StatusCode::CONFLICT,
+        Error::VersionConflict { .. } | Error::Conflict(_) | Error::AlreadyExists(_) => StatusCode::CONFLICT,
         Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
         Error::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Error::TooManyStreams { .. } | Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -76,7 +76,8 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::Unauthenticated(_) => Code::Unauthenticated,
         Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => Code::PermissionDenied,
         Error::VersionConflict { .. } => Code::Aborted,
-        Error::PreconditionFailed { .. } => Code::FailedPrecondition,
+        Error::AlreadyExists(_) => Code::AlreadyExists,
+        Error::Conflict(_) | Error::PreconditionFailed { .. } => Code::FailedPrecondition,
         Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } | Error::RateLimited { .. } => {
             Code::ResourceExhausted
         }
@@ -132,7 +133,13 @@ mod tests {
                 path: "/".into(),
             },
             Error::Unauthenticated("invalid token".into()),
-            Error::PermissionDenied { board_id: "b".into() },
+            Error::PermissionDenied {
+                board_id: "b".into(),
+                role: "a viewer",
+                needed: "an editor or owner",
+            },
+            Error::Conflict("list `l` holds 2 tasks".into()),
+            Error::AlreadyExists("already a member".into()),
             Error::VersionConflict {
                 id: "t".into(),
                 expected: 1,
@@ -169,6 +176,8 @@ mod tests {
                 (405, Code::Unimplemented),
                 (401, Code::Unauthenticated),
                 (403, Code::PermissionDenied),
+                (409, Code::FailedPrecondition),
+                (409, Code::AlreadyExists),
                 (409, Code::Aborted),
                 (412, Code::FailedPrecondition),
                 (422, Code::InvalidArgument),

@@ -1,6 +1,7 @@
 //! The gRPC stream wire: each `Subscribe` item as a `SubscribeResponse`, whose event
 //! is the protobuf the bus encoded once for every subscriber. A lagged subscriber's
-//! stream ends with `RESOURCE_EXHAUSTED`, a shutdown with `UNAVAILABLE`.
+//! stream ends with `RESOURCE_EXHAUSTED`, a shutdown with `UNAVAILABLE`, the deletion
+//! of every followed board with `OK`.
 
 use tonic::Status;
 
@@ -17,6 +18,8 @@ pub fn item(item: Result<Option<StreamItem>>) -> Step<SubscribeResponse, Status>
         Ok(Some(StreamItem::Reset(reset))) => send(SubscribeMessage::Reset(reset)),
         Ok(Some(StreamItem::Lagged(reset))) => end(Status::resource_exhausted(reset.reason)),
         Ok(Some(StreamItem::Revoked(reason))) => end(Status::unauthenticated(reason)),
+        // Every followed board was deleted: a clean end (status OK), saying why.
+        Ok(Some(StreamItem::Closed(reason))) => end(Status::ok(reason)),
         // The bus closed: the server is shutting down.
         Ok(None) => end(Status::unavailable("server shutting down; resubscribe")),
         Err(e) => end(super::error::grpc_status(e)),

@@ -100,6 +100,11 @@ pub fn item(
             why: "its credential was revoked (revoked sent)",
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
+        // After the board_deleted event itself, the stream just ends.
+        Ok(Some(StreamItem::Closed(_))) => Step::End {
+            last: None,
+            why: "every followed board was deleted",
+        },
         Ok(None) => Step::End {
             last: None,
             why: "server shutting down",

@@ -219,6 +219,12 @@ pub fn item(item: Result<Option<StreamItem>>, positions: impl FnOnce() -> Vec<Bo
             why: Close::revoked(reason),
         },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
+        // A socket stops polling a subscription that follows nothing, so this ends one
+        // only in principle: normally, saying why.
+        Ok(Some(StreamItem::Closed(reason))) => Step::End {
+            last: None,
+            why: Close::new(1000, reason),
+        },
         Ok(None) => Step::End {
             last: None,
             why: Close::going_away(),

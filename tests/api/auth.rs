@@ -32,8 +32,9 @@ async fn non_members_are_refused_and_learn_nothing() {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let err = error_body(req.send().await.unwrap(), StatusCode::FORBIDDEN).await;
-        assert_eq!(err["error"]["code"], "permission_denied", "{method} {path}");
+        // Issue 11: a non-member gets the 404 of a board that does not exist (was 403).
+        let err = error_body(req.send().await.unwrap(), StatusCode::NOT_FOUND).await;
+        assert_eq!(err["error"]["code"], "not_found", "{method} {path}");
         let text = err.to_string();
         assert!(
             !text.contains("Launch") && !text.contains("task-2"),

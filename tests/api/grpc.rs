@@ -156,7 +156,8 @@ async fn grpc_errors_map_to_status_codes_and_change_nothing() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    // Issue 11: a non-member's board is NOT_FOUND, like a missing one (was PERMISSION_DENIED).
+    assert_eq!(err.code(), Code::NotFound);
 
     let err = c
         .update_task(UpdateTaskRequest {

@@ -53,6 +53,17 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
         "UpdateTask",
         "MoveTask",
         "DeleteTask",
+        "CreateBoard",
+        "UpdateBoard",
+        "DeleteBoard",
+        "CreateList",
+        "UpdateList",
+        "MoveList",
+        "DeleteList",
+        "ListMembers",
+        "AddMember",
+        "UpdateMember",
+        "RemoveMember",
     ] {
         assert!(out.contains(&format!("rpc {rpc} ")), "describe shows {rpc}: {out}");
     }
@@ -86,6 +97,60 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
     let deleted = call(&addr, "DeleteTask", &format!(r#"{{"task_id":"{id}"}}"#)).await;
     assert_eq!(deleted["taskId"], id.as_str());
     assert_eq!(app.log("board-1").await.len(), 4);
+
+    // Boards, lists and members, on a board of the guest's own.
+    let made = call(&addr, "CreateBoard", r#"{"name":"From grpcurl"}"#).await;
+    let board_id = made["board"]["id"].as_str().unwrap().to_owned();
+    // grpcurl prints 64-bit integers as strings, as canonical proto3 JSON has them.
+    assert_eq!(
+        (made["lists"].as_array().unwrap().len(), made["seq"].as_str()),
+        (3, Some("1"))
+    );
+    let list = call(
+        &addr,
+        "CreateList",
+        &format!(r#"{{"board_id":"{board_id}","name":"Ideas","position":0}}"#),
+    )
+    .await;
+    let list_id = list["list"]["id"].as_str().unwrap().to_owned();
+    call(
+        &addr,
+        "UpdateList",
+        &format!(r#"{{"list_id":"{list_id}","name":"Later"}}"#),
+    )
+    .await;
+    let moved = call(&addr, "MoveList", &format!(r#"{{"list_id":"{list_id}","position":3}}"#)).await;
+    assert_eq!(moved["list"]["position"], 3);
+    call(&addr, "DeleteList", &format!(r#"{{"list_id":"{list_id}"}}"#)).await;
+    let added = call(
+        &addr,
+        "AddMember",
+        &format!(r#"{{"board_id":"{board_id}","username":"bob","role":"ROLE_VIEWER"}}"#),
+    )
+    .await;
+    assert_eq!(added["member"]["role"], "ROLE_VIEWER");
+    call(
+        &addr,
+        "UpdateMember",
+        &format!(r#"{{"board_id":"{board_id}","user_id":"bob","role":"ROLE_EDITOR"}}"#),
+    )
+    .await;
+    let members = call(&addr, "ListMembers", &format!(r#"{{"board_id":"{board_id}"}}"#)).await;
+    assert_eq!(members["members"].as_array().unwrap().len(), 2);
+    call(
+        &addr,
+        "RemoveMember",
+        &format!(r#"{{"board_id":"{board_id}","user_id":"bob"}}"#),
+    )
+    .await;
+    call(
+        &addr,
+        "UpdateBoard",
+        &format!(r#"{{"board_id":"{board_id}","archived":true}}"#),
+    )
+    .await;
+    let gone = call(&addr, "DeleteBoard", &format!(r#"{{"board_id":"{board_id}"}}"#)).await;
+    assert_eq!(gone["seq"], "10", "ten events, board_created to board_deleted");
 
     let (ok, out) = grpcurl(&[
         "-plaintext",

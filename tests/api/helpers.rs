@@ -99,6 +99,35 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// Adds a user (id and username `id`) with a session, as `tokens[id]`. Straight
+    /// into the store rather than through signup, so tests can name the user's id.
+    pub async fn add_user(&mut self, id: &str) {
+        let user = boardcast::proto::v1::User {
+            id: id.into(),
+            name: id.to_uppercase(),
+            username: id.to_lowercase(),
+        };
+        let mut tx = self.state.core.store().write().await.unwrap();
+        tx.insert_user(&user, None).await.unwrap();
+        tx.commit().await.unwrap();
+        let session = self
+            .state
+            .core
+            .issue(id, CredentialKind::Session, "test")
+            .await
+            .unwrap();
+        self.tokens.insert(id.into(), session.secret);
+    }
+
+    /// A JSON request as `user` (None: no token).
+    pub async fn send_as(&self, user: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut req = self.request(method, path, user);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
     /// Every event in the board's durable log, read from the store.
     pub async fn log(&self, board_id: &str) -> Vec<BoardEvent> {
         let mut tx = self.state.core.store().read().await.unwrap();

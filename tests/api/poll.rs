@@ -128,5 +128,6 @@ async fn bad_poll_parameters_are_400_naming_them() {
         .send()
         .await
         .unwrap();
-    error_body(resp, StatusCode::FORBIDDEN).await;
+    // Issue 11: a non-member's board is a 404, like a missing one (was 403).
+    error_body(resp, StatusCode::NOT_FOUND).await;
 }

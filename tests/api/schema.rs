@@ -121,6 +121,7 @@ fn every_message_round_trips_through_json_and_protobuf() {
         id: "board-1".into(),
         name: "Launch".into(),
         created_at: ts(),
+        archived: true,
     };
     let list = BoardList {
         id: "list-todo".into(),
@@ -212,8 +213,8 @@ fn every_message_round_trips_through_json_and_protobuf() {
     check(
         "GetBoardResponse",
         GetBoardResponse {
-            board: Some(board),
-            lists: vec![list],
+            board: Some(board.clone()),
+            lists: vec![list.clone()],
             tasks: vec![task()],
             seq: 9,
         },
@@ -311,6 +312,9 @@ fn every_message_round_trips_through_json_and_protobuf() {
         },
         c,
     );
+
+    // Boards, lists and members.
+    boards_lists_and_members(c, &board, &list);
 
     // Streams and polling.
     let seqs = vec![BoardSeq {
@@ -574,6 +578,256 @@ fn every_message_round_trips_through_json_and_protobuf() {
     c.insert("SubscribeResponse".into());
 
     assert_eq!(checked, contract_messages(), "every message of the contract is checked");
+}
+
+fn member() -> Member {
+    Member {
+        user_id: "bob".into(),
+        username: "bob".into(),
+        name: "Bob".into(),
+        role: Role::Editor as i32,
+    }
+}
+
+/// The messages of boards, lists and members: requests, responses and event payloads.
+fn boards_lists_and_members(c: &mut BTreeSet<String>, board: &Board, list: &BoardList) {
+    let board = || Some(board.clone());
+    let list = || Some(list.clone());
+    check("Member", member(), c);
+    let list_shifted = vec![ListPosition {
+        list_id: "list-done".into(),
+        position: 2,
+    }];
+    check("ListPosition", list_shifted[0].clone(), c);
+    let created = BoardCreated {
+        board: board(),
+        lists: vec![list().unwrap()],
+        owner: Some(member()),
+    };
+    check("BoardCreated", created.clone(), c);
+    check("BoardUpdated", BoardUpdated { board: board() }, c);
+    check("BoardDeleted", BoardDeleted { name: "Launch".into() }, c);
+    let list_created = ListCreated {
+        list: list(),
+        shifted: list_shifted.clone(),
+    };
+    check("ListCreated", list_created.clone(), c);
+    check("ListUpdated", ListUpdated { list: list() }, c);
+    let list_moved = ListMoved {
+        list: list(),
+        from_position: 0,
+        shifted: list_shifted.clone(),
+    };
+    check("ListMoved", list_moved.clone(), c);
+    let list_deleted = ListDeleted {
+        list_id: "list-todo".into(),
+        shifted: list_shifted,
+        moved_tasks_to: "list-done".into(),
+        moved_tasks: shifted(),
+    };
+    check("ListDeleted", list_deleted.clone(), c);
+    check("MemberAdded", MemberAdded { member: Some(member()) }, c);
+    check("MemberUpdated", MemberUpdated { member: Some(member()) }, c);
+    check("MemberRemoved", MemberRemoved { user_id: "bob".into() }, c);
+    for payload in [
+        Payload::BoardCreated(created),
+        Payload::BoardUpdated(BoardUpdated { board: board() }),
+        Payload::BoardDeleted(BoardDeleted { name: "Launch".into() }),
+        Payload::ListCreated(list_created),
+        Payload::ListUpdated(ListUpdated { list: list() }),
+        Payload::ListMoved(list_moved),
+        Payload::ListDeleted(list_deleted),
+        Payload::MemberAdded(MemberAdded { member: Some(member()) }),
+        Payload::MemberUpdated(MemberUpdated { member: Some(member()) }),
+        Payload::MemberRemoved(MemberRemoved { user_id: "bob".into() }),
+    ] {
+        check("BoardEvent", event(payload), c);
+    }
+    let r = || "r".to_owned();
+    check(
+        "CreateBoardRequest",
+        CreateBoardRequest {
+            name: "Plans".into(),
+            request_id: r(),
+        },
+        c,
+    );
+    check(
+        "CreateBoardResponse",
+        CreateBoardResponse {
+            board: board(),
+            lists: vec![list().unwrap()],
+            seq: 1,
+        },
+        c,
+    );
+    check(
+        "UpdateBoardRequest",
+        UpdateBoardRequest {
+            board_id: "board-1".into(),
+            name: Some("n".into()),
+            archived: Some(true),
+            request_id: r(),
+        },
+        c,
+    );
+    check("UpdateBoardResponse", UpdateBoardResponse { board: board(), seq: 2 }, c);
+    check(
+        "DeleteBoardRequest",
+        DeleteBoardRequest {
+            board_id: "board-1".into(),
+            request_id: r(),
+        },
+        c,
+    );
+    check(
+        "DeleteBoardResponse",
+        DeleteBoardResponse {
+            board_id: "board-1".into(),
+            seq: 3,
+        },
+        c,
+    );
+    check(
+        "CreateListRequest",
+        CreateListRequest {
+            board_id: "board-1".into(),
+            name: "n".into(),
+            position: Some(1),
+            request_id: r(),
+        },
+        c,
+    );
+    check("CreateListResponse", CreateListResponse { list: list(), seq: 4 }, c);
+    check(
+        "UpdateListRequest",
+        UpdateListRequest {
+            list_id: "list-todo".into(),
+            name: "n".into(),
+            request_id: r(),
+        },
+        c,
+    );
+    check("UpdateListResponse", UpdateListResponse { list: list(), seq: 5 }, c);
+    check(
+        "MoveListRequest",
+        MoveListRequest {
+            list_id: "list-todo".into(),
+            position: Some(2),
+            request_id: r(),
+        },
+        c,
+    );
+    check("MoveListResponse", MoveListResponse { list: list(), seq: 6 }, c);
+    check(
+        "DeleteListRequest",
+        DeleteListRequest {
+            list_id: "list-todo".into(),
+            move_tasks_to: "list-done".into(),
+            request_id: r(),
+        },
+        c,
+    );
+    check(
+        "DeleteListResponse",
+        DeleteListResponse {
+            list_id: "list-todo".into(),
+            seq: 7,
+        },
+        c,
+    );
+    check(
+        "ListMembersRequest",
+        ListMembersRequest {
+            board_id: "board-1".into(),
+        },
+        c,
+    );
+    check(
+        "ListMembersResponse",
+        ListMembersResponse {
+            members: vec![member()],
+        },
+        c,
+    );
+    check(
+        "AddMemberRequest",
+        AddMemberRequest {
+            board_id: "board-1".into(),
+            username: "bob".into(),
+            role: Role::Viewer as i32,
+            request_id: r(),
+        },
+        c,
+    );
+    check(
+        "AddMemberResponse",
+        AddMemberResponse {
+            member: Some(member()),
+            seq: 8,
+        },
+        c,
+    );
+    check(
+        "UpdateMemberRequest",
+        UpdateMemberRequest {
+            board_id: "board-1".into(),
+            user_id: "bob".into(),
+            role: Role::Owner as i32,
+            request_id: r(),
+        },
+        c,
+    );
+    check(
+        "UpdateMemberResponse",
+        UpdateMemberResponse {
+            member: Some(member()),
+            seq: 9,
+        },
+        c,
+    );
+    check(
+        "RemoveMemberRequest",
+        RemoveMemberRequest {
+            board_id: "board-1".into(),
+            user_id: "bob".into(),
+            request_id: r(),
+        },
+        c,
+    );
+    check(
+        "RemoveMemberResponse",
+        RemoveMemberResponse {
+            user_id: "bob".into(),
+            seq: 10,
+        },
+        c,
+    );
+}
+
+#[test]
+fn roles_are_lowercase_strings_on_json() {
+    for (role, name) in [
+        (Role::Owner, "owner"),
+        (Role::Editor, "editor"),
+        (Role::Viewer, "viewer"),
+    ] {
+        let json = serde_json::to_value(Member {
+            role: role as i32,
+            ..member()
+        })
+        .unwrap();
+        assert_eq!(json["role"], name);
+        let back: AddMemberRequest =
+            serde_json::from_value(serde_json::json!({"username": "bob", "role": name})).unwrap();
+        assert_eq!(back.role, role as i32);
+    }
+    let err = serde_json::from_value::<AddMemberRequest>(serde_json::json!({"role": "admin"})).unwrap_err();
+    assert!(err.to_string().contains("unknown role `admin`"), "{err}");
+    assert!(serde_json::from_value::<AddMemberRequest>(serde_json::json!({"role": 1})).is_err());
+    let event = serde_json::to_value(event(Payload::MemberAdded(MemberAdded { member: Some(member()) }))).unwrap();
+    assert_eq!(event["type"], "member_added");
+    assert_eq!(event["member"]["role"], "editor");
 }
 
 #[test]

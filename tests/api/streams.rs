@@ -294,14 +294,16 @@ async fn streams_refuse_unknown_and_forbidden_boards_before_starting() {
         .send()
         .await
         .unwrap();
-    error_body(resp, StatusCode::FORBIDDEN).await;
+    // Issue 11: a non-member's board is a 404, like a missing one (was 403).
+    error_body(resp, StatusCode::NOT_FOUND).await;
     let resp = app
         .http
         .get(app.url(&format!("/events?boards=board-2,board-1&token={}", app.token("carol"))))
         .send()
         .await
         .unwrap();
-    error_body(resp, StatusCode::FORBIDDEN).await;
+    // Issue 11: a non-member's board is a 404, like a missing one (was 403).
+    error_body(resp, StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]
@@ -472,7 +474,8 @@ async fn grpc_subscribe_replays_then_goes_live() {
     );
     assert_eq!(
         grpc.subscribe(forbidden).await.unwrap_err().code(),
-        Code::PermissionDenied
+        // Issue 11: NOT_FOUND for a non-member, like a missing board (was PERMISSION_DENIED).
+        Code::NotFound
     );
 }
 

@@ -443,7 +443,8 @@ async fn everything_is_scoped_to_its_room() {
 
     // A board the user cannot see: an error frame, not a room.
     two.send(json!({"type":"join","boardId":"board-1"})).await;
-    assert_eq!(two.recv_type("error").await["code"], "permission_denied");
+    // Issue 11: a non-member's board is not_found, like a missing one (was permission_denied).
+    assert_eq!(two.recv_type("error").await["code"], "not_found");
     two.send(json!({"type":"typing","boardId":"board-1"})).await;
     assert_eq!(two.recv_type("error").await["field"], "boardId");
 }
@@ -595,7 +596,8 @@ async fn identity_is_settled_before_the_upgrade() {
     switch.send(json!({"type":"typing","boardId":"board-1"})).await;
     assert_eq!(switch.recv().await["field"], "boardId", "no longer in the board-1 room");
     switch.send(json!({"type":"join","boardId":"board-1"})).await;
-    assert_eq!(switch.recv().await["code"], "permission_denied");
+    // Issue 11: not_found for a non-member (was permission_denied).
+    assert_eq!(switch.recv().await["code"], "not_found");
 
     // Off loopback (guests off), a token-less socket may only authenticate.
     let closed = spawn_with(Config {

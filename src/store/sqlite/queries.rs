@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use prost::Message;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::rows::{board, i64_of, list, millis, task, task_columns, u64_of, user};
+use super::rows::{board, i64_of, list, member, millis, role_of, role_text, task, task_columns, u64_of, user};
 use super::tx::SqliteTx;
-use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, Task, TaskPosition, User};
+use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, ListPosition, Member, Role, Task, TaskPosition, User};
 use crate::store::{CredentialKind, IdempotentRecord, NewCredential, Result, Tx};
 
 impl SqliteTx {
@@ -79,16 +79,20 @@ impl Tx for SqliteTx {
 
     async fn boards_of(&mut self, user_id: &str) -> Result<Vec<Board>> {
         self.all(
-            "SELECT b.id, b.name, b.created_at FROM boards b
+            "SELECT b.id, b.name, b.created_at, b.archived FROM boards b
              JOIN board_members m ON m.board_id = b.id
-             WHERE m.user_id = ? ORDER BY b.id",
+             WHERE m.user_id = ? AND b.deleted_at IS NULL ORDER BY b.id",
             [user_id],
             board,
         )
     }
 
     async fn board(&mut self, id: &str) -> Result<Option<Board>> {
-        self.first("SELECT id, name, created_at FROM boards WHERE id = ?", [id], board)
+        self.first(
+            "SELECT id, name, created_at, archived FROM boards WHERE id = ? AND deleted_at IS NULL",
+            [id],
+            board,
+        )
     }
 
     async fn is_member(&mut self, board_id: &str, user_id: &str) -> Result<bool> {
@@ -99,6 +103,49 @@ impl Tx for SqliteTx {
                 |_| Ok(()),
             )?
             .is_some())
+    }
+
+    async fn member_role(&mut self, board_id: &str, user_id: &str) -> Result<Option<Role>> {
+        self.first(
+            "SELECT role FROM board_members WHERE board_id = ? AND user_id = ?",
+            [board_id, user_id],
+            |r| Ok(role_of(&r.get::<_, String>(0)?)),
+        )
+    }
+
+    async fn members(&mut self, board_id: &str) -> Result<Vec<Member>> {
+        self.all(
+            "SELECT u.id, COALESCE(u.username, u.id), u.name, m.role FROM board_members m JOIN users u ON u.id = m.user_id
+             WHERE m.board_id = ? ORDER BY COALESCE(u.username, u.id)",
+            [board_id],
+            member,
+        )
+    }
+
+    async fn member(&mut self, board_id: &str, user_id: &str) -> Result<Option<Member>> {
+        self.first(
+            "SELECT u.id, COALESCE(u.username, u.id), u.name, m.role FROM board_members m JOIN users u ON u.id = m.user_id
+             WHERE m.board_id = ? AND m.user_id = ?",
+            [board_id, user_id],
+            member,
+        )
+    }
+
+    async fn owner_count(&mut self, board_id: &str) -> Result<usize> {
+        let n: i64 = self.one(
+            "SELECT COUNT(*) FROM board_members WHERE board_id = ? AND role = 'owner'",
+            [board_id],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+
+    async fn list_order(&mut self, board_id: &str) -> Result<Vec<String>> {
+        self.all(
+            "SELECT id FROM lists WHERE board_id = ? ORDER BY position, id",
+            [board_id],
+            |r| r.get(0),
+        )
     }
 
     async fn lists(&mut self, board_id: &str) -> Result<Vec<BoardList>> {
@@ -200,18 +247,49 @@ impl Tx for SqliteTx {
         self.touch_credential_row(id, now_ms)
     }
 
-    async fn insert_board(&mut self, board: &Board, members: &[&str]) -> Result<()> {
+    async fn insert_board(&mut self, board: &Board, members: &[(&str, Role)]) -> Result<()> {
         self.execute(
-            "INSERT INTO boards (id, name, created_at) VALUES (?, ?, ?)",
-            params![board.id, board.name, millis(board.created_at.as_ref())],
+            "INSERT INTO boards (id, name, created_at, archived) VALUES (?, ?, ?, ?)",
+            params![board.id, board.name, millis(board.created_at.as_ref()), board.archived],
         )?;
-        for member in members {
-            self.execute(
-                "INSERT INTO board_members (board_id, user_id) VALUES (?, ?)",
-                params![board.id, member],
-            )?;
+        for (user_id, role) in members {
+            self.insert_member(&board.id, user_id, *role).await?;
         }
         Ok(())
+    }
+
+    async fn update_board(&mut self, board: &Board) -> Result<()> {
+        self.execute(
+            "UPDATE boards SET name = ?, archived = ? WHERE id = ?",
+            params![board.name, board.archived, board.id],
+        )
+    }
+
+    async fn delete_board(&mut self, id: &str, now_ms: i64) -> Result<()> {
+        // Without members, its lists and tasks answer as not found to everyone too.
+        self.execute("DELETE FROM board_members WHERE board_id = ?", [id])?;
+        self.execute("UPDATE boards SET deleted_at = ? WHERE id = ?", params![now_ms, id])
+    }
+
+    async fn insert_member(&mut self, board_id: &str, user_id: &str, role: Role) -> Result<()> {
+        self.execute(
+            "INSERT INTO board_members (board_id, user_id, role) VALUES (?, ?, ?)",
+            params![board_id, user_id, role_text(role)],
+        )
+    }
+
+    async fn set_member_role(&mut self, board_id: &str, user_id: &str, role: Role) -> Result<()> {
+        self.execute(
+            "UPDATE board_members SET role = ? WHERE board_id = ? AND user_id = ?",
+            params![role_text(role), board_id, user_id],
+        )
+    }
+
+    async fn delete_member(&mut self, board_id: &str, user_id: &str) -> Result<()> {
+        self.execute(
+            "DELETE FROM board_members WHERE board_id = ? AND user_id = ?",
+            params![board_id, user_id],
+        )
     }
 
     async fn insert_list(&mut self, list: &BoardList) -> Result<()> {
@@ -219,6 +297,27 @@ impl Tx for SqliteTx {
             "INSERT INTO lists (id, board_id, name, position) VALUES (?, ?, ?, ?)",
             params![list.id, list.board_id, list.name, list.position],
         )
+    }
+
+    async fn update_list(&mut self, list: &BoardList) -> Result<()> {
+        self.execute(
+            "UPDATE lists SET name = ?, position = ? WHERE id = ?",
+            params![list.name, list.position, list.id],
+        )
+    }
+
+    async fn set_list_positions(&mut self, positions: &[ListPosition]) -> Result<()> {
+        for p in positions {
+            self.execute(
+                "UPDATE lists SET position = ? WHERE id = ?",
+                params![p.position, p.list_id],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn delete_list(&mut self, id: &str) -> Result<()> {
+        self.execute("DELETE FROM lists WHERE id = ?", [id])
     }
 
     async fn insert_task(&mut self, t: &Task) -> Result<()> {

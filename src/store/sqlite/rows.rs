@@ -4,7 +4,7 @@
 
 use rusqlite::Row;
 
-use crate::proto::v1::{Board, BoardList, Task, User};
+use crate::proto::v1::{Board, BoardList, Member, Role, Task, User};
 use crate::time;
 
 pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
@@ -20,7 +20,36 @@ pub(super) fn board(row: &Row) -> rusqlite::Result<Board> {
         id: row.get(0)?,
         name: row.get(1)?,
         created_at: Some(time::from_millis(row.get(2)?)),
+        archived: row.get(3)?,
     })
+}
+
+/// A member row: user id, username, name, role.
+pub(super) fn member(row: &Row) -> rusqlite::Result<Member> {
+    Ok(Member {
+        user_id: row.get(0)?,
+        username: row.get(1)?,
+        name: row.get(2)?,
+        role: role_of(&row.get::<_, String>(3)?) as i32,
+    })
+}
+
+/// A role as stored (`'owner'`, `'editor'`, `'viewer'`).
+pub(super) fn role_of(text: &str) -> Role {
+    match text {
+        "owner" => Role::Owner,
+        "editor" => Role::Editor,
+        "viewer" => Role::Viewer,
+        _ => Role::Unspecified,
+    }
+}
+
+pub(super) fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Editor => "editor",
+        Role::Viewer | Role::Unspecified => "viewer",
+    }
 }
 
 pub(super) fn list(row: &Row) -> rusqlite::Result<BoardList> {
