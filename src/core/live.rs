@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::access::{Actor, visible_board};
 use super::stream::{Resume, StreamItem, Subscription};
 use super::{Core, Error, Result, validate};
-use crate::proto::v1::{ChangesResponse, GetBoardRequest};
+use crate::proto::v1::{BoardEvent, ChangesResponse, GetBoardRequest, board_event::Payload};
 
 /// Most boards one stream may follow.
 pub const MAX_BOARDS_PER_STREAM: usize = 32;
@@ -131,13 +131,26 @@ impl Core {
         match woke {
             // An event (or a lag, which also means events): read them from the log.
             Ok(Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                self.changes_after(board_id, after).await
+                let mut changes = self.changes_after(board_id, after).await?;
+                until_removed(&mut changes.events, &actor.user.id);
+                Ok(changes)
             }
             // Timed out, or the server is shutting down.
             Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
                 Ok(ChangesResponse { timeout: true, ..first })
             }
         }
+    }
+}
+
+/// Cuts `events` after the actor's own `member_removed`: the last thing a member
+/// removed while waiting learns of the board is that removal.
+fn until_removed(events: &mut Vec<BoardEvent>, user_id: &str) {
+    let removal = events
+        .iter()
+        .position(|e| matches!(&e.payload, Some(Payload::MemberRemoved(removed)) if removed.user_id == user_id));
+    if let Some(i) = removal {
+        events.truncate(i + 1);
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use super::revocation::{REVOKED, revoked};
 use super::{Error, Result};
 use crate::bus::SharedEvent;
-use crate::proto::v1::{BoardSeq, GetBoardResponse, Reset};
+use crate::proto::v1::{BoardSeq, GetBoardResponse, Reset, board_event::Payload};
 use crate::store::Store;
 
 /// Events read from the log per query while catching up.
@@ -59,6 +59,9 @@ pub enum StreamItem {
     /// Every followed board was deleted (each one's `board_deleted` was delivered): the
     /// stream ends here, and this is why. Not an error.
     Closed(String),
+    /// The subscriber was removed from a followed board (its `member_removed` was
+    /// delivered): the stream ends here, and this is why.
+    Removed(String),
 }
 
 struct Cursor {
@@ -81,7 +84,12 @@ pub struct Subscription {
     /// as [`StreamItem::Closed`] next, unless another board is followed first (a
     /// WebSocket does not poll a subscription that follows nothing).
     closed: Option<String>,
-    _permit: StreamPermit,
+    /// Set when the subscriber's own `member_removed` was handed out: the stream ends
+    /// with [`StreamItem::Removed`] next. The board stays followed until then, so a
+    /// WebSocket (which polls only a subscription that follows something) gets it.
+    removed: Option<String>,
+    /// Whose stream this is: the stream slot is held in that user's name.
+    permit: StreamPermit,
 }
 
 impl Subscription {
@@ -94,7 +102,8 @@ impl Subscription {
             ended: false,
             revoked,
             closed: None,
-            _permit: permit,
+            removed: None,
+            permit,
         }
     }
 
@@ -145,7 +154,7 @@ impl Subscription {
         self.pending.retain(|item| match item {
             StreamItem::Event(e) => e.board_id() != board_id,
             StreamItem::Reset(r) | StreamItem::Lagged(r) => r.board_id != board_id,
-            StreamItem::Snapshot(_) | StreamItem::Revoked(_) | StreamItem::Closed(_) => true,
+            StreamItem::Snapshot(_) | StreamItem::Revoked(_) | StreamItem::Closed(_) | StreamItem::Removed(_) => true,
         });
     }
 
@@ -201,13 +210,25 @@ impl Subscription {
     /// lost if the future is dropped.
     ///
     /// A `board_deleted` event is its board's last: once it is handed out the board is
-    /// no longer followed, and a stream left following nothing ends.
+    /// no longer followed, and a stream left following nothing ends. The subscriber's
+    /// own `member_removed` is its last event: the stream ends after it.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
         if let Some(reason) = self.closed.take() {
             self.ended = true;
             return Ok(Some(StreamItem::Closed(reason)));
         }
+        if let Some(reason) = self.removed.take() {
+            self.ended = true;
+            self.pending.clear();
+            return Ok(Some(StreamItem::Removed(reason)));
+        }
         let item = self.next_item().await?;
+        if let Some(StreamItem::Event(e)) = &item
+            && let Some(Payload::MemberRemoved(removed)) = &e.event.payload
+            && removed.user_id == self.permit.user
+        {
+            self.removed = Some(format!("you were removed from board `{}`", e.board_id()));
+        }
         if let Some(StreamItem::Event(e)) = &item
             && e.type_name() == "board_deleted"
         {

@@ -20,6 +20,7 @@ pub fn item(item: Result<Option<StreamItem>>) -> Step<SubscribeResponse, Status>
         Ok(Some(StreamItem::Revoked(reason))) => end(Status::unauthenticated(reason)),
         // Every followed board was deleted: a clean end (status OK), saying why.
         Ok(Some(StreamItem::Closed(reason))) => end(Status::ok(reason)),
+        Ok(Some(StreamItem::Removed(reason))) => end(Status::permission_denied(reason)),
         // The bus closed: the server is shutting down.
         Ok(None) => end(Status::unavailable("server shutting down; resubscribe")),
         Err(e) => end(super::error::grpc_status(e)),

@@ -99,6 +99,10 @@ pub fn item(
             )),
             why: "its credential was revoked (revoked sent)",
         },
+        Ok(Some(StreamItem::Removed(reason))) => Step::End {
+            last: Some(notice_frame("", Notice::Revoked(Revoked { reason }))),
+            why: "its user was removed from the board (revoked sent)",
+        },
         Ok(Some(StreamItem::Snapshot(_))) => Step::Skip,
         // After the board_deleted event itself, the stream just ends.
         Ok(Some(StreamItem::Closed(_))) => Step::End {

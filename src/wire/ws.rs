@@ -166,6 +166,11 @@ impl Close {
         Close::new(4401, reason.into())
     }
 
+    /// The socket's user was removed from a board it had joined.
+    pub fn removed(reason: &str) -> Self {
+        Close::new(4403, reason.into())
+    }
+
     pub fn internal() -> Self {
         Close::new(1011, "internal error".into())
     }
@@ -224,6 +229,10 @@ pub fn item(item: Result<Option<StreamItem>>, positions: impl FnOnce() -> Vec<Bo
         Ok(Some(StreamItem::Closed(reason))) => Step::End {
             last: None,
             why: Close::new(1000, reason),
+        },
+        Ok(Some(StreamItem::Removed(reason))) => Step::End {
+            last: None,
+            why: Close::removed(&reason),
         },
         Ok(None) => Step::End {
             last: None,

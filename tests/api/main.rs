@@ -22,6 +22,7 @@ mod hidden;
 mod lists;
 mod members;
 mod poll;
+mod removal;
 mod rest;
 mod revocation;
 mod roles;
