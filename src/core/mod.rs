@@ -18,6 +18,7 @@ mod board_admin;
 mod boards;
 pub mod error;
 mod idempotency;
+mod limiter;
 mod lists;
 mod live;
 mod members;
@@ -46,7 +47,7 @@ use crate::store::Store;
 pub struct Core {
     store: Arc<dyn Store>,
     bus: Arc<Bus>,
-    streams: stream::StreamLimiter,
+    streams: limiter::StreamLimiter,
     /// The password hash an unknown username is checked against (`accounts`).
     dummy_hash: tokio::sync::OnceCell<String>,
     /// The open streams of each credential, ended when it is revoked.
@@ -60,7 +61,7 @@ impl Core {
         Core {
             store,
             bus,
-            streams: stream::StreamLimiter::new(max_streams_per_user),
+            streams: limiter::StreamLimiter::new(max_streams_per_user),
             dummy_hash: tokio::sync::OnceCell::new(),
             revocations: revocation::Revocations::default(),
         }

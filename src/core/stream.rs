@@ -7,8 +7,8 @@
 //! (a replay still running, two publishes overtaking each other) only raises the
 //! highest seq known to exist, and the gap is read from the log, a page at a time.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use tokio_stream::StreamExt;
@@ -18,6 +18,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use tokio::sync::watch;
 
+use super::limiter::StreamPermit;
 use super::revocation::{REVOKED, revoked};
 use super::{Error, Result};
 use crate::bus::SharedEvent;
@@ -308,53 +309,6 @@ impl Subscription {
     }
 }
 
-/// Caps the streams one user holds open at once.
-#[derive(Clone)]
-pub struct StreamLimiter {
-    max: usize,
-    open: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-/// One open stream; dropping it frees the slot.
-pub struct StreamPermit {
-    user: String,
-    open: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl StreamLimiter {
-    pub fn new(max: usize) -> Self {
-        StreamLimiter {
-            max,
-            open: Arc::default(),
-        }
-    }
-
-    pub fn acquire(&self, user: &str) -> Result<StreamPermit> {
-        let mut open = self.open.lock().expect("stream limiter lock");
-        let n = open.entry(user.to_owned()).or_default();
-        if *n >= self.max {
-            return Err(Error::TooManyStreams { limit: self.max });
-        }
-        *n += 1;
-        Ok(StreamPermit {
-            user: user.to_owned(),
-            open: self.open.clone(),
-        })
-    }
-}
-
-impl Drop for StreamPermit {
-    fn drop(&mut self) {
-        let mut open = self.open.lock().expect("stream limiter lock");
-        if let Some(n) = open.get_mut(&self.user) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.user);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,7 +342,11 @@ mod tests {
     }
 
     async fn subscription(store: &Arc<dyn Store>, bus: &Bus, resume: Resume) -> Subscription {
-        let mut sub = Subscription::new(store.clone(), StreamLimiter::new(1).acquire("alice").unwrap(), None);
+        let mut sub = Subscription::new(
+            store.clone(),
+            crate::core::limiter::StreamLimiter::new(1).acquire("alice").unwrap(),
+            None,
+        );
         let live = bus.subscribe(BOARD);
         let current = store.read().await.unwrap().last_seq(BOARD).await.unwrap();
         sub.follow(BOARD, resume, current, live);
@@ -492,19 +450,5 @@ mod tests {
             _ => panic!("expected lagged"),
         }
         assert!(next(&mut sub).await.is_none());
-    }
-
-    #[test]
-    fn limiter_counts_per_user_and_frees_on_drop() {
-        let limiter = StreamLimiter::new(2);
-        let a1 = limiter.acquire("alice").unwrap();
-        let _a2 = limiter.acquire("alice").unwrap();
-        assert!(matches!(
-            limiter.acquire("alice"),
-            Err(Error::TooManyStreams { limit: 2 })
-        ));
-        let _b = limiter.acquire("bob").unwrap();
-        drop(a1);
-        assert!(limiter.acquire("alice").is_ok());
     }
 }
