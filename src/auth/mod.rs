@@ -30,6 +30,9 @@ struct Known {
     touched: Instant,
 }
 
+/// The name of the sessions minted at start-up for the demo users.
+const DEV_SESSION: &str = "dev sign-in";
+
 #[derive(Clone)]
 pub struct Auth {
     core: Arc<Core>,
@@ -205,14 +208,16 @@ impl Auth {
             .retain(|_, k| k.actor.credential_id.as_deref() != Some(credential_id));
     }
 
-    /// Mints a session for each demo user present, for `GET /dev/users` (`--demo`).
+    /// Mints a session for each demo user present, for `GET /dev/users` (`--demo`),
+    /// in place of the previous start's.
     /// The secrets stay in memory; the store keeps their hashes.
     pub async fn mint_dev_sessions(&self) -> Result<()> {
         let mut minted = Vec::new();
         for (id, _, _) in DEMO_USERS {
             let user = self.core.store().read().await?.user(id).await?;
             if let Some(user) = user {
-                let session = self.core.issue(id, CredentialKind::Session, "dev sign-in").await?;
+                self.core.retire_sessions(id, DEV_SESSION).await?;
+                let session = self.core.issue(id, CredentialKind::Session, DEV_SESSION).await?;
                 minted.push((user, session.secret));
             }
         }

@@ -88,6 +88,19 @@ impl Core {
         })
     }
 
+    /// Deletes the user's sessions called `name`: what a server restarted with
+    /// `--demo` does with its previous start's dev sessions, so they do not pile up.
+    pub async fn retire_sessions(&self, user_id: &str, name: &str) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        for session in tx.credentials(user_id, CredentialKind::Session).await? {
+            if session.name == name {
+                tx.delete_credential(user_id, &session.id).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A new named personal API token for the caller.
     pub async fn create_token(&self, actor: &Actor, req: &CreateTokenRequest) -> Result<CreateTokenResponse> {
         let user_id = signed_in(actor)?;

@@ -103,7 +103,9 @@ pub async fn seed(store: &dyn Store, demo: bool) -> Result<Seeded> {
         tx.insert_user(&guest, None).await?;
         seeded.fresh = true;
     }
-    if demo && !demo_present(tx.as_mut()).await? {
+    if demo && demo_present(tx.as_mut()).await? {
+        give_demo_users_passwords(tx.as_mut(), &hashes).await?;
+    } else if demo {
         for ((id, name, _), hash) in DEMO_USERS.iter().zip(&hashes) {
             let user = User {
                 id: (*id).into(),
@@ -117,6 +119,20 @@ pub async fn seed(store: &dyn Store, demo: bool) -> Result<Seeded> {
     }
     tx.commit().await?;
     Ok(seeded)
+}
+
+/// A database made before accounts had passwords holds the demo users without one:
+/// `--demo` gives them the documented demo password, so they can sign in as the README
+/// says. A demo user who has a password keeps it.
+async fn give_demo_users_passwords(tx: &mut dyn Tx, hashes: &[String]) -> Result<()> {
+    for ((id, _, _), hash) in DEMO_USERS.iter().zip(hashes) {
+        if let Some((user, None)) = tx.user_by_username(id).await?
+            && user.id == *id
+        {
+            tx.set_password_hash(id, hash).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether any of the demo data (a board, a user or a username) is there already.
@@ -179,4 +195,37 @@ async fn demo_boards(tx: &mut dyn Tx) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    #[tokio::test]
+    async fn demo_users_from_before_passwords_get_the_demo_password_and_others_keep_theirs() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        seed(&store, false).await.unwrap();
+        // As a database made before accounts holds them: no password.
+        let mut tx = store.write().await.unwrap();
+        for id in ["alice", "bob"] {
+            let user = User {
+                id: id.into(),
+                name: id.into(),
+                username: id.into(),
+            };
+            tx.insert_user(&user, None).await.unwrap();
+        }
+        tx.set_password_hash("bob", "bob's own").await.unwrap();
+        tx.commit().await.unwrap();
+
+        let seeded = seed(&store, true).await.unwrap();
+        assert!(!seeded.demo, "the demo data is not seeded twice");
+        let mut tx = store.read().await.unwrap();
+        let (_, alice) = tx.user_by_username("alice").await.unwrap().unwrap();
+        let alice = alice.expect("alice has a password now");
+        assert!(crate::core::secrets::verify_password("alice-demo-pw", &alice));
+        let (_, bob) = tx.user_by_username("bob").await.unwrap().unwrap();
+        assert_eq!(bob.as_deref(), Some("bob's own"));
+    }
 }

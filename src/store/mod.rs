@@ -108,6 +108,8 @@ pub trait Tx: Send {
 
     /// A user (`username` empty: none, as for the guest) and their argon2id PHC string.
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()>;
+    /// Sets a user's argon2id PHC string.
+    async fn set_password_hash(&mut self, user_id: &str, password_hash: &str) -> Result<()>;
     async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> Result<()>;
     /// Deletes the user's credential `id`; false when the user has none by that id.
     async fn delete_credential(&mut self, user_id: &str, id: &str) -> Result<bool>;

@@ -477,3 +477,39 @@ async fn the_database_holds_no_plaintext_password_session_or_token() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_restarted_demo_server_replaces_its_dev_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        database_url: format!("sqlite:{}", dir.path().join("dev.db").display()),
+        ..Config::ephemeral()
+    };
+    let first = spawn_with(config.clone()).await;
+    let old = first.token("alice").to_owned();
+    drop(first);
+
+    let second = spawn_with(config).await;
+    let me = |token: &str| second.http.get(second.url("/me")).bearer_auth(token.to_owned()).send();
+    assert_eq!(
+        me(&old).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "the last start's is gone"
+    );
+    assert_eq!(me(second.token("alice")).await.unwrap().status(), StatusCode::OK);
+    let sessions = second
+        .state
+        .core
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .credentials("alice", CredentialKind::Session)
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions.iter().filter(|s| s.name == "dev sign-in").count(),
+        1,
+        "{sessions:?}"
+    );
+}

@@ -235,6 +235,13 @@ impl Tx for SqliteTx {
         self.insert_account(user, password_hash)
     }
 
+    async fn set_password_hash(&mut self, user_id: &str, password_hash: &str) -> Result<()> {
+        self.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?",
+            [password_hash, user_id],
+        )
+    }
+
     async fn insert_credential(&mut self, credential: &NewCredential<'_>) -> Result<()> {
         self.insert_credential_row(credential)
     }
