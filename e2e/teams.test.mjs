@@ -211,3 +211,19 @@ test('signing out returns to the sign-in screen, in every window of that session
   const me = await gina.evaluate(() => fetch('/me').then(r => r.status));
   assert.equal(me, 401);
 });
+
+test('an owner renames the board and removes a member: the others see it live', async () => {
+  const alice = await demo('alice');
+  const bob = await demo('bob');
+  await alice.click('#rename-board');
+  await dialogAnswer(alice, { name: 'Launch 2' }, 'Save');
+  await bob.locator('#board-picker option', { hasText: 'Launch 2' }).waitFor({ state: 'attached', timeout: 2000 });
+  assert.equal(await bob.locator('#rename-board').isVisible(), false, 'an editor cannot rename');
+
+  await alice.click('#members-button');
+  await alice.locator('#members-dialog .member', { hasText: '@bob' }).locator('button', { hasText: 'Remove' }).click();
+  await alice.locator('#members-dialog .member', { hasText: '@bob' }).waitFor({ state: 'detached' });
+  // bob was only on board-1: his window leaves it for the empty board picker.
+  await bob.locator('#empty').waitFor({ timeout: 5000 });
+  assert.equal(await bob.locator('.card').count(), 0);
+});

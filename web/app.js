@@ -29,9 +29,9 @@ let refreshTimer = null;
 Object.assign(hooks, {
   offline: setOffline,
   render: () => { render(); renderHeader(); },
-  changed: () => {
+  changed: ev => {
     refreshDetail();
-    renderMembers();
+    if (!ev || ev.type.startsWith('member_')) renderMembers();
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => refreshActivity(), 300);
   },

@@ -23,26 +23,36 @@ function entry(e) {
   return li;
 }
 
-async function page(before) {
+async function fetchPage(before) {
   const q = before ? `&before=${before}` : '';
-  const r = await api('GET', `/boards/${enc(state.boardId)}/activity?limit=20${q}`);
+  return api('GET', `/boards/${enc(state.boardId)}/activity?limit=20${q}`);
+}
+
+function setOlder(r) {
   nextBefore = r.nextBefore || 0;
   $('.older', panel).hidden = !nextBefore;
-  return r.entries.map(entry);
 }
 
 export async function openActivity() {
+  $('ol', panel).replaceChildren();
   panel.hidden = false;
   await refreshActivity();
 }
 
+/// The newest page; entries already shown stay (with the older pages loaded below them).
 export async function refreshActivity() {
   if (panel.hidden) return;
-  const entries = await page(0).catch(() => []);
-  $('ol', panel).replaceChildren(...entries);
+  const r = await fetchPage(0).catch(() => null);
+  if (!r) return;
+  const ol = $('ol', panel);
+  const top = Number(ol.firstElementChild?.dataset.seq || 0);
+  if (!top) setOlder(r);
+  ol.prepend(...r.entries.filter(e => e.seq > top).map(entry));
 }
 
 $('.older', panel).addEventListener('click', async () => {
-  $('ol', panel).append(...await page(nextBefore));
+  const r = await fetchPage(nextBefore);
+  setOlder(r);
+  $('ol', panel).append(...r.entries.map(entry));
 });
 $('.close', panel).addEventListener('click', () => { panel.hidden = true; });

@@ -196,7 +196,8 @@ function apply(ev) {
 export function applyEvent(ev) {
   if (ev.boardId !== state.boardId || ev.seq <= state.seq) return; // a duplicate (SSE and WS both carry events)
   if (ev.seq > state.seq + 1) { loadBoard(); return; }             // never guess across a gap
-  if (ev.type === 'board_deleted') { hooks.boardGone?.(`The board “${ev.name}” was deleted.`); return; }
+  if (ev.type === 'board_deleted') { hooks.boardGone(`The board “${ev.name}” was deleted.`); return; }
+  if (ev.type === 'member_removed' && ev.userId === state.user?.id) { hooks.boardGone('You were removed from this board.'); return; }
   if (!apply(ev)) { loadBoard(); return; }
   state.seq = ev.seq;
   if (ev.requestId) settle(ev.requestId);

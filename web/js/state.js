@@ -29,6 +29,8 @@ export const hooks = {
   signedOut: () => {},
   render: () => {},
   changed: () => {},    // after any event: panels refresh what they show
+  revoked: () => {},    // the server ended this identity's streams
+  boardGone: () => {},  // the open board was deleted, or this user removed from it
 };
 
 export function role() {
