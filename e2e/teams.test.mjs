@@ -227,3 +227,42 @@ test('an owner renames the board and removes a member: the others see it live', 
   await bob.locator('#empty').waitFor({ timeout: 5000 });
   assert.equal(await bob.locator('.card').count(), 0);
 });
+
+test('without guests (any non-loopback address) the page offers sign-up and sign-in only, and they work', async () => {
+  server.stop();
+  server = await startServer(['--guests', 'false']);
+  const page = await visit();
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator('#demo-users').isVisible(), false, 'no demo sign-in');
+  await page.fill('#auth-form input[name="username"]', 'bob');
+  await page.fill('#auth-form input[name="password"]', 'bob-demo-pw');
+  await page.click('#auth-form button[value="login"]');
+  await page.locator('#user-name', { hasText: 'Bob' }).waitFor();
+  await live(page);
+  await list(page, 'In Progress').locator('.card', { hasText: 'Design the landing page' }).waitFor();
+});
+
+test('a refused list change rolls back with a message', async () => {
+  const alice = await demo('alice');
+  const bob = await demo('bob');
+  // Offline, alice deletes Done, moving its task to To Do; meanwhile bob deletes To Do.
+  await alice.context().setOffline(true);
+  await list(alice, 'Done').hover();
+  await list(alice, 'Done').locator('.delete-list').click();
+  await alice.locator('dialog.ask select').selectOption({ label: 'To Do' });
+  await alice.locator('dialog.ask button', { hasText: 'Delete' }).click();
+  await list(alice, 'Done').waitFor({ state: 'detached' });
+  await inList(alice, 'To Do', 'Create the repository').waitFor();
+
+  await list(bob, 'To Do').hover();
+  await list(bob, 'To Do').locator('.delete-list').click();
+  await bob.locator('dialog.ask select').selectOption({ label: 'In Progress' });
+  await bob.locator('dialog.ask button', { hasText: 'Delete' }).click();
+  await inList(bob, 'In Progress', 'Set up the staging server').waitFor();
+
+  await alice.context().setOffline(false);
+  await alice.locator('#message', { hasText: 'Deleting the list was refused' }).waitFor({ timeout: 10000 });
+  await inList(alice, 'Done', 'Create the repository').waitFor({ timeout: 5000 });
+  assert.deepEqual(await listNames(alice), ['In Progress', 'Done']);
+  assert.deepEqual(await listNames(bob), ['In Progress', 'Done']);
+});

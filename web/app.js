@@ -46,7 +46,7 @@ function renderHeader() {
   picker.replaceChildren(...state.boards.map(b => new Option(b.name + (b.archived ? ' (archived)' : ''), b.id)));
   if (state.boardId) picker.value = state.boardId;
   const owner = isOwner();
-  $('#rename-board').hidden = !owner;
+  $('#rename-board').hidden = !owner || !!state.board?.archived;
   $('#archive-board').hidden = !owner;
   $('#archive-board').textContent = state.board?.archived ? 'Unarchive' : 'Archive';
   $('#members-button').hidden = !state.board;

@@ -142,7 +142,7 @@ function chips(task) {
   }
   if (task.dueAt) {
     const due = new Date(task.dueAt);
-    row.append(el('span', { className: 'due' + (due < new Date() ? ' overdue' : ''), textContent: `⏰ ${due.toLocaleDateString()}`, title: due.toLocaleString() }));
+    row.append(el('span', { className: 'due' + (due < new Date() ? ' overdue' : ''), textContent: `Due ${due.toLocaleDateString()}`, title: due.toLocaleString() }));
   }
   for (const id of task.assigneeIds || []) {
     const name = memberName(id);
