@@ -115,7 +115,7 @@ function save(task, form) {
       const labelIds = data.getAll('labelIds');
       if (!sameSet(labelIds, task.labelIds)) changes.labelIds = labelIds;
     }
-    const due = data.get('dueAt') ? new Date(data.get('dueAt')).toISOString() : null;
+    const due = data.get('dueAt') ? new Date(data.get('dueAt')).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
     if (due !== (task.dueAt ?? null) && toLocalInput(due) !== toLocalInput(task.dueAt)) changes.dueAt = due;
   }
   closeDetail();
