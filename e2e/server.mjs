@@ -8,9 +8,10 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function startServer() {
+/// `args` are added to the command line (e.g. `['--guests', 'false']`: what any non-loopback address gets).
+export async function startServer(args = []) {
   const binary = process.env.BOARDCAST_BIN || path.join(root, 'target', 'debug', 'boardcast');
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--database-url', 'sqlite::memory:', '--demo'], {
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--database-url', 'sqlite::memory:', '--demo', ...args], {
     env: { ...process.env, RUST_LOG: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -26,7 +27,7 @@ export async function startServer() {
       if (line.includes('accounts: ')) { clearTimeout(timer); resolve(); }
     });
   });
-  const { users } = await (await fetch(`${url}/dev/users`)).json();
-  for (const u of users) tokens[u.userId] = u.token;
+  const devUsers = await fetch(`${url}/dev/users`);
+  if (devUsers.ok) for (const u of (await devUsers.json()).users) tokens[u.userId] = u.token;
   return { url, tokens, stop: () => child.kill('SIGTERM') };
 }

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes())
         .route("/", get(root))
         .route("/app.js", get(web::app_js))
+        .route("/js/{file}", get(web::module))
         .route("/style.css", get(web::style_css))
         .route("/dev/users", get(web::dev_users))
         .route("/ws", get(ws::websocket))

@@ -2,7 +2,7 @@
 //! JS build step, no CDN), and the dev sign-in list the page offers.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -13,6 +13,21 @@ use crate::proto::v1::{DevUser, DevUsersResponse};
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const STYLE_CSS: &str = include_str!("../../web/style.css");
+
+/// The page's ES modules, served at `/js/<name>` (what `app.js` imports).
+const MODULES: [(&str, &str); 11] = [
+    ("activity.js", include_str!("../../web/js/activity.js")),
+    ("api.js", include_str!("../../web/js/api.js")),
+    ("auth.js", include_str!("../../web/js/auth.js")),
+    ("board.js", include_str!("../../web/js/board.js")),
+    ("detail.js", include_str!("../../web/js/detail.js")),
+    ("dialogs.js", include_str!("../../web/js/dialogs.js")),
+    ("live.js", include_str!("../../web/js/live.js")),
+    ("members.js", include_str!("../../web/js/members.js")),
+    ("model.js", include_str!("../../web/js/model.js")),
+    ("mutations.js", include_str!("../../web/js/mutations.js")),
+    ("state.js", include_str!("../../web/js/state.js")),
+];
 
 fn file(content_type: &'static str, body: &'static str) -> Response {
     let mut response = body.into_response();
@@ -29,6 +44,14 @@ pub fn index() -> Response {
 
 pub async fn app_js() -> Response {
     file("text/javascript; charset=utf-8", APP_JS)
+}
+
+pub async fn module(Path(name): Path<String>) -> Result<Response, Error> {
+    MODULES
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, body)| file("text/javascript; charset=utf-8", body))
+        .ok_or_else(|| Error::not_found("route", format!("/js/{name}")))
 }
 
 pub async fn style_css() -> Response {

@@ -1,0 +1,113 @@
+// Mutations: each is queued (and kept in localStorage, so a reload or a stretch
+// offline keeps it), shown at once, and sent in order with its request id as
+// Idempotency-Key (and the version the user saw as If-Match), so none is applied
+// twice and none overwrites a change the user never saw.
+
+import { api, enc, ApiError } from './api.js';
+import { state, hooks, showMessage } from './state.js';
+import { displayed, loadBoard, saveQueue, changesOf } from './model.js';
+
+export function mutate(op) {
+  op.requestId = crypto.randomUUID();
+  state.queue.push(op);
+  saveQueue();
+  hooks.render();
+  pump();
+}
+
+function describe(op) {
+  return {
+    create: `Creating “${op.title}”`, update: 'Your edit', move: 'Your move', delete: 'Your delete',
+    'list-create': `Adding the list “${op.name}”`, 'list-rename': 'Renaming the list', 'list-move': 'Moving the list',
+    'list-delete': 'Deleting the list',
+  }[op.kind];
+}
+
+function send(op) {
+  const headers = { 'Idempotency-Key': op.requestId };
+  if (['update', 'move', 'delete'].includes(op.kind)) headers['If-Match'] = `"${op.version}"`;
+  const path = `/tasks/${enc(op.taskId)}`;
+  const list = `/lists/${enc(op.listId)}`;
+  switch (op.kind) {
+    case 'create': return api('POST', '/tasks', { title: op.title, listId: op.listId, position: op.position }, headers);
+    case 'update': return api('PATCH', path, changesOf(op), headers);
+    case 'move': return api('PATCH', `${path}/move`, { listId: op.listId, position: op.position }, headers);
+    case 'delete': return api('DELETE', path, undefined, headers);
+    case 'list-create': return api('POST', `/boards/${enc(state.boardId)}/lists`, { name: op.name, position: op.position }, headers);
+    case 'list-rename': return api('PATCH', list, { name: op.name }, headers);
+    case 'list-move': return api('PATCH', `${list}/move`, { position: op.position }, headers);
+    case 'list-delete':
+      return api('DELETE', op.moveTasksTo ? `${list}?moveTasksTo=${enc(op.moveTasksTo)}` : list, undefined, headers);
+  }
+  return Promise.resolve();
+}
+
+/// Sends pending mutations in order. A refused one is rolled back with a message;
+/// a network failure stops the run and leaves the rest for later.
+export async function pump() {
+  if (state.sending) return;
+  state.sending = true;
+  try {
+    for (const op of [...state.queue]) {
+      if (op.acked) continue;
+      try {
+        await send(op);
+        op.acked = true;
+        saveQueue();
+      } catch (e) {
+        if (!(e instanceof ApiError)) break;
+        state.queue = state.queue.filter(o => o !== op);
+        saveQueue();
+        const conflict = e.status === 412 || (e.status === 409 && !op.kind.startsWith('list-'));
+        showMessage(conflict
+          ? `${describe(op)} was not saved: someone changed this task first. Showing the latest version.`
+          : `${describe(op)} was refused: ${e.message}`);
+        if (conflict) await loadBoard().catch(() => {});
+      }
+    }
+  } finally {
+    state.sending = false;
+    hooks.render();
+  }
+}
+
+setInterval(() => { if (state.queue.some(op => !op.acked)) pump(); }, 3000);
+
+export function create(listId, title) {
+  if (!title.trim()) { showMessage('A task needs a title.'); return; }
+  mutate({ kind: 'create', listId, title: title.trim(), tempId: `pending-${crypto.randomUUID()}` });
+}
+
+function versionOf(taskId) { return displayed().tasks.get(taskId)?.version ?? 0; }
+
+/// `version` is the one the user saw when the edit began: if anyone changed the task
+/// since, the server refuses the edit instead of losing their change.
+export function update(taskId, changes, version) {
+  mutate({ kind: 'update', taskId, changes, version });
+}
+
+export function move(taskId, listId, position) {
+  mutate({ kind: 'move', taskId, listId, position: Math.max(0, position), version: versionOf(taskId) });
+}
+
+export function remove(taskId) {
+  mutate({ kind: 'delete', taskId, version: versionOf(taskId) });
+}
+
+export function createList(name) {
+  if (!name.trim()) { showMessage('A list needs a name.'); return; }
+  mutate({ kind: 'list-create', name: name.trim(), tempId: `pending-${crypto.randomUUID()}` });
+}
+
+export function renameList(listId, name) {
+  if (name.trim()) mutate({ kind: 'list-rename', listId, name: name.trim() });
+}
+
+export function moveList(listId, position) {
+  const count = displayed().lists.length;
+  mutate({ kind: 'list-move', listId, position: Math.min(Math.max(0, position), count - 1) });
+}
+
+export function deleteList(listId, moveTasksTo) {
+  mutate({ kind: 'list-delete', listId, moveTasksTo: moveTasksTo || undefined });
+}
