@@ -11,7 +11,9 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
     let app = spawn_app().await;
     for (path, content_type, needle) in [
         ("/", "text/html; charset=utf-8", "<script src=\"/app.js\""),
-        ("/app.js", "text/javascript; charset=utf-8", "EventSource"),
+        ("/app.js", "text/javascript; charset=utf-8", "from './js/"),
+        ("/js/live.js", "text/javascript; charset=utf-8", "new EventSource("),
+        ("/js/auth.js", "text/javascript; charset=utf-8", "/auth/login"),
         ("/style.css", "text/css; charset=utf-8", ".card"),
     ] {
         let resp = app.get(path).await;
@@ -19,6 +21,36 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
         assert_eq!(resp.headers()["content-type"], content_type, "{path}");
         assert!(resp.text().await.unwrap().contains(needle), "{path}");
     }
+}
+
+#[tokio::test]
+async fn every_module_the_page_imports_is_served_and_an_unknown_one_is_a_json_404() {
+    let app = spawn_app().await;
+    let entry = app.get("/app.js").await.text().await.unwrap();
+    let mut modules = vec!["/app.js".to_owned()];
+    let mut seen = 0;
+    // Follow the static imports from the entry module, transitively.
+    while seen < modules.len() {
+        let path = modules[seen].clone();
+        seen += 1;
+        let source = if path == "/app.js" {
+            entry.clone()
+        } else {
+            let resp = app.get(&path).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            resp.text().await.unwrap()
+        };
+        for import in source.split("from '").skip(1) {
+            let target = import.split('\'').next().unwrap();
+            let name = target.rsplit('/').next().unwrap();
+            let full = format!("/js/{name}");
+            if !modules.contains(&full) {
+                modules.push(full);
+            }
+        }
+    }
+    assert!(modules.len() > 5, "the page is split into modules: {modules:?}");
+    error_body(app.get("/js/nope.js").await, StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]
