@@ -136,7 +136,7 @@ pub trait Tx: Send {
     /// Takes the board's next seq (last + 1) and records it as the latest.
     async fn next_seq(&mut self, board_id: &str) -> Result<u64>;
     async fn append_event(&mut self, event: &BoardEvent) -> Result<()>;
-    /// A board's labels, ordered by name (then id).
+    /// A board's labels, ordered by name ignoring case (then id).
     async fn labels(&mut self, board_id: &str) -> Result<Vec<Label>>;
     async fn label(&mut self, id: &str) -> Result<Option<Label>>;
     async fn insert_label(&mut self, label: &Label) -> Result<()>;

@@ -69,8 +69,9 @@ async fn labels_are_created_listed_renamed_recolored_and_each_is_an_event() {
         "trimmed, color kept lowercase"
     );
     let bug = create_label(&app, "bob", "Bug", "#0e8a16").await;
-    // Viewers read them, ordered by name.
-    assert_eq!(labels(&app, "vic").await, json!({"labels": [bug, urgent]}));
+    let chore = create_label(&app, "bob", "chore", "#0e8a16").await;
+    // Viewers read them, ordered by name, ignoring case.
+    assert_eq!(labels(&app, "vic").await, json!({"labels": [bug, chore, urgent]}));
 
     let renamed = app
         .send_as(
@@ -109,7 +110,13 @@ async fn labels_are_created_listed_renamed_recolored_and_each_is_an_event() {
         .collect();
     assert_eq!(
         types,
-        ["label_created", "label_created", "label_updated", "label_updated"]
+        [
+            "label_created",
+            "label_created",
+            "label_created",
+            "label_updated",
+            "label_updated"
+        ]
     );
     assert_eq!(event_json(&log, before)["label"], urgent);
     assert_eq!(event_json(&log, before + 1)["actor"], "bob");

@@ -12,7 +12,7 @@ use crate::store::Result;
 impl SqliteTx {
     pub(super) fn labels_of(&self, board_id: &str) -> Result<Vec<Label>> {
         self.all(
-            "SELECT id, board_id, name, color FROM labels WHERE board_id = ? ORDER BY name, id",
+            "SELECT id, board_id, name, color FROM labels WHERE board_id = ? ORDER BY name COLLATE NOCASE, id",
             [board_id],
             label,
         )
