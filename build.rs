@@ -43,7 +43,20 @@ const REQUESTS: &[&str] = &[
     ".boardcast.v1.MoveListRequest",
     ".boardcast.v1.AddMemberRequest",
     ".boardcast.v1.UpdateMemberRequest",
+    ".boardcast.v1.CreateLabelRequest",
+    ".boardcast.v1.UpdateLabelRequest",
 ];
+
+/// "Absent = unchanged" fields of `UpdateTaskRequest`: on JSON an `IdSet` is a bare
+/// array and a `DueDate` an RFC 3339 string, or `null` to clear; left out, unset.
+const ID_SET_FIELDS: &[&str] = &[
+    ".boardcast.v1.UpdateTaskRequest.assignee_ids",
+    ".boardcast.v1.UpdateTaskRequest.label_ids",
+];
+const ID_SET: &str =
+    "#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::proto::json::id_set\")]";
+const DUE_DATE: &str =
+    "#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::proto::json::due_date\")]";
 
 /// Fields of the `Role` enum: lowercase names on JSON (`"owner"`), not numbers.
 const ROLE: &str = "#[serde(with = \"crate::proto::json::role\")]";
@@ -60,6 +73,10 @@ const TIMESTAMP_FIELDS: &[&str] = &[
     ".boardcast.v1.BoardEvent.occurred_at",
     ".boardcast.v1.ApiToken.created_at",
     ".boardcast.v1.ApiToken.last_used_at",
+    ".boardcast.v1.Task.due_at",
+    ".boardcast.v1.CreateTaskRequest.due_at",
+    ".boardcast.v1.DueDate.at",
+    ".boardcast.v1.ActivityEntry.occurred_at",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -107,6 +124,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for field in ROLE_FIELDS {
         builder = builder.field_attribute(field, ROLE);
     }
+    for field in ID_SET_FIELDS {
+        builder = builder.field_attribute(field, ID_SET);
+    }
+    builder = builder.field_attribute(".boardcast.v1.UpdateTaskRequest.due_at", DUE_DATE);
     builder.compile_fds(compiler.file_descriptor_set())?;
     fs::write(out.join("oneof_tags.rs"), oneof_tags(&compiler.descriptor_pool())?)?;
     Ok(())

@@ -25,6 +25,10 @@ use crate::proto::v1::{
     UpdateListRequest, UpdateListResponse, UpdateMemberRequest, UpdateMemberResponse, UpdateTaskRequest,
     UpdateTaskResponse,
 };
+use crate::proto::v1::{
+    CreateLabelRequest, CreateLabelResponse, DeleteLabelRequest, DeleteLabelResponse, ListActivityRequest,
+    ListActivityResponse, ListLabelsRequest, ListLabelsResponse, UpdateLabelRequest, UpdateLabelResponse,
+};
 use crate::wire::Step;
 use crate::wire::error::grpc_status as status;
 
@@ -217,5 +221,25 @@ impl BoardService for Grpc {
 
     async fn remove_member(&self, req: Request<RemoveMemberRequest>) -> Result<Response<RemoveMemberResponse>, Status> {
         rpc!(self, req, remove_member)
+    }
+
+    async fn list_labels(&self, req: Request<ListLabelsRequest>) -> Result<Response<ListLabelsResponse>, Status> {
+        rpc!(self, req, list_labels)
+    }
+
+    async fn create_label(&self, req: Request<CreateLabelRequest>) -> Result<Response<CreateLabelResponse>, Status> {
+        rpc!(self, req, create_label)
+    }
+
+    async fn update_label(&self, req: Request<UpdateLabelRequest>) -> Result<Response<UpdateLabelResponse>, Status> {
+        rpc!(self, req, update_label)
+    }
+
+    async fn delete_label(&self, req: Request<DeleteLabelRequest>) -> Result<Response<DeleteLabelResponse>, Status> {
+        rpc!(self, req, delete_label)
+    }
+
+    async fn list_activity(&self, req: Request<ListActivityRequest>) -> Result<Response<ListActivityResponse>, Status> {
+        rpc!(self, req, list_activity)
     }
 }

@@ -129,6 +129,43 @@ pub mod json {
         }
     }
 
+    /// An optional `IdSet` as a bare array of ids (`["u1","u2"]`, `[]` to clear); the
+    /// field left out is `None` (serde's `default`), so `null` is refused.
+    pub mod id_set {
+        use crate::proto::v1::IdSet;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(set: &Option<IdSet>, s: S) -> Result<S::Ok, S::Error> {
+            match set {
+                Some(set) => s.collect_seq(&set.ids),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IdSet>, D::Error> {
+            Ok(Some(IdSet {
+                ids: Vec::<String>::deserialize(d)?,
+            }))
+        }
+    }
+
+    /// An optional `DueDate`: an RFC 3339 string sets it, `null` clears it (`DueDate`
+    /// without `at`); the field left out is `None` (serde's `default`): unchanged.
+    pub mod due_date {
+        use crate::proto::v1::DueDate;
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(due: &Option<DueDate>, s: S) -> Result<S::Ok, S::Error> {
+            super::timestamp::serialize(&due.as_ref().and_then(|d| d.at), s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DueDate>, D::Error> {
+            Ok(Some(DueDate {
+                at: super::timestamp::deserialize(d)?,
+            }))
+        }
+    }
+
     /// `Role` as its lowercase name (`"owner"`, `"editor"`, `"viewer"`; `""` when
     /// unset). Reading, any other string is an error naming the accepted ones.
     pub mod role {

@@ -11,7 +11,7 @@
 //! - An archived board refuses every change but its unarchiving (409).
 
 use super::{Error, Result};
-use crate::proto::v1::{Board, BoardList, Role, Task, User};
+use crate::proto::v1::{Board, BoardList, Label, Role, Task, User};
 use crate::store::Tx;
 
 /// The identity of token-less requests when guest access is on (loopback listeners):
@@ -140,6 +140,19 @@ pub(super) async fn list_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need
         writable(&tx.board(&list.board_id).await?.ok_or_else(missing)?)?;
     }
     Ok(list)
+}
+
+/// A label whose board allows `need` (and, for a change, is not archived): 404 when
+/// it does not exist or is on a board the actor is not a member of.
+pub(super) async fn label_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<Label> {
+    let missing = || Error::not_found("label", id);
+    let label = tx.label(id).await?.ok_or_else(missing)?;
+    let board = tx.board(&label.board_id).await?.ok_or_else(missing)?;
+    require(tx, actor, &board.id, need, missing).await?;
+    if need > Need::Read {
+        writable(&board)?;
+    }
+    Ok(label)
 }
 
 #[cfg(test)]

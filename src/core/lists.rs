@@ -62,10 +62,11 @@ impl Core {
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
         let mut list = list_as(tx, actor, &req.list_id, Need::Edit).await?;
-        list.name = name.into_string();
+        let from_name = std::mem::replace(&mut list.name, name.into_string());
         tx.update_list(&list).await?;
         let updated = Payload::ListUpdated(ListUpdated {
             list: Some(list.clone()),
+            from_name,
         });
         m.commit(&list.board_id.clone(), updated, |seq| UpdateListResponse {
             list: Some(list),
@@ -153,6 +154,7 @@ impl Core {
             shifted,
             moved_tasks_to: req.move_tasks_to.clone(),
             moved_tasks,
+            name: list.name.clone(),
         });
         m.commit(&list.board_id, deleted, |seq| DeleteListResponse {
             list_id: list.id,

@@ -123,8 +123,11 @@ impl Core {
         let member = member_of(tx, &board.id, &req.user_id).await?;
         keep_an_owner(tx, &board.id, &member, "removed").await?;
         tx.delete_member(&board.id, &member.user_id).await?;
+        // Off the board's tasks too (their versions kept, as for a deleted label).
+        let unassigned_task_ids = tx.unassign_member(&board.id, &member.user_id).await?;
         let removed = Payload::MemberRemoved(MemberRemoved {
             user_id: member.user_id.clone(),
+            unassigned_task_ids,
         });
         m.commit(&board.id, removed, |seq| RemoveMemberResponse {
             user_id: member.user_id,

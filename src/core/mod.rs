@@ -9,15 +9,19 @@
 //! - `tasks`: the task mutations, each its rule alone; `lists`, `board_admin`
 //!   (create, rename, archive, delete a board) and `members`: the same for those;
 //! - `boards`: reads; `live`: streams and polls; [`stream`]: the subscription cursor;
+//! - `labels`: a board's labels (editors and owners); `activity`: the log told as
+//!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
 //!   (request ids), [`seed`], [`error`].
 
 pub mod access;
 pub mod accounts;
+mod activity;
 mod board_admin;
 mod boards;
 pub mod error;
 mod idempotency;
+mod labels;
 mod limiter;
 mod lists;
 mod live;

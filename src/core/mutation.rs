@@ -22,12 +22,13 @@ use super::validate::RequestId;
 use super::{Actor, Core, Error, Result, time};
 use crate::bus::Bus;
 use crate::proto::v1::{
-    AddMemberRequest, AddMemberResponse, BoardEvent, CreateBoardRequest, CreateBoardResponse, CreateListRequest,
-    CreateListResponse, CreateTaskRequest, CreateTaskResponse, DeleteBoardRequest, DeleteBoardResponse,
-    DeleteListRequest, DeleteListResponse, DeleteTaskRequest, DeleteTaskResponse, MoveListRequest, MoveListResponse,
-    MoveTaskRequest, MoveTaskResponse, RemoveMemberRequest, RemoveMemberResponse, UpdateBoardRequest,
-    UpdateBoardResponse, UpdateListRequest, UpdateListResponse, UpdateMemberRequest, UpdateMemberResponse,
-    UpdateTaskRequest, UpdateTaskResponse, board_event::Payload,
+    AddMemberRequest, AddMemberResponse, BoardEvent, CreateBoardRequest, CreateBoardResponse, CreateLabelRequest,
+    CreateLabelResponse, CreateListRequest, CreateListResponse, CreateTaskRequest, CreateTaskResponse,
+    DeleteBoardRequest, DeleteBoardResponse, DeleteLabelRequest, DeleteLabelResponse, DeleteListRequest,
+    DeleteListResponse, DeleteTaskRequest, DeleteTaskResponse, MoveListRequest, MoveListResponse, MoveTaskRequest,
+    MoveTaskResponse, RemoveMemberRequest, RemoveMemberResponse, UpdateBoardRequest, UpdateBoardResponse,
+    UpdateLabelRequest, UpdateLabelResponse, UpdateListRequest, UpdateListResponse, UpdateMemberRequest,
+    UpdateMemberResponse, UpdateTaskRequest, UpdateTaskResponse, board_event::Payload,
 };
 use crate::store::Tx;
 
@@ -49,6 +50,9 @@ pub enum Op {
     AddMember,
     UpdateMember,
     RemoveMember,
+    CreateLabel,
+    UpdateLabel,
+    DeleteLabel,
 }
 
 impl Op {
@@ -68,6 +72,9 @@ impl Op {
             Op::AddMember => "AddMember",
             Op::UpdateMember => "UpdateMember",
             Op::RemoveMember => "RemoveMember",
+            Op::CreateLabel => "CreateLabel",
+            Op::UpdateLabel => "UpdateLabel",
+            Op::DeleteLabel => "DeleteLabel",
         }
     }
 }
@@ -107,6 +114,9 @@ mutations! {
     AddMemberRequest => AddMemberResponse, Op::AddMember;
     UpdateMemberRequest => UpdateMemberResponse, Op::UpdateMember;
     RemoveMemberRequest => RemoveMemberResponse, Op::RemoveMember;
+    CreateLabelRequest => CreateLabelResponse, Op::CreateLabel;
+    UpdateLabelRequest => UpdateLabelResponse, Op::UpdateLabel;
+    DeleteLabelRequest => DeleteLabelResponse, Op::DeleteLabel;
 }
 
 /// Opens the mutation for `$req`, or answers at once with the reply a retry gets.

@@ -189,6 +189,7 @@ async fn demo_boards(tx: &mut dyn Tx) -> Result<()> {
                     created_at: Some(now),
                     updated_at: Some(now),
                     created_by: b.members[0].into(),
+                    ..Task::default()
                 })
                 .await?;
             }

@@ -18,9 +18,14 @@ impl Core {
         let title = Title::parse(&req.title)?;
         let description = Description::parse(&req.description)?;
         let position = Position::parse(req.position)?;
+        let assignee_ids = validate::id_set("assigneeIds", &req.assignee_ids)?;
+        let label_ids = validate::id_set("labelIds", &req.label_ids)?;
+        let due_at = validate::due_at(req.due_at)?;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
         let list = list_as(tx, actor, &req.list_id, Need::Edit).await?;
+        check_assignees(tx, &list.board_id, &assignee_ids).await?;
+        check_labels(tx, &list.board_id, &label_ids).await?;
         if !req.board_id.is_empty() && req.board_id != list.board_id {
             return Err(Error::invalid(
                 "boardId",
@@ -46,8 +51,13 @@ impl Core {
             created_at: now,
             updated_at: now,
             created_by: actor.user.id.clone(),
+            assignee_ids,
+            label_ids,
+            due_at,
         };
         tx.insert_task(&task).await?;
+        tx.set_task_assignees(&task.id, &task.assignee_ids).await?;
+        tx.set_task_labels(&task.id, &task.label_ids).await?;
         tx.set_positions(&shifted).await?;
         let created = Payload::TaskCreated(TaskCreated {
             task: Some(task.clone()),
@@ -62,14 +72,26 @@ impl Core {
 
     pub async fn update_task(&self, actor: &Actor, req: UpdateTaskRequest) -> Result<UpdateTaskResponse> {
         validate::required("taskId", &req.task_id)?;
-        if req.title.is_none() && req.description.is_none() {
+        if req.title.is_none()
+            && req.description.is_none()
+            && req.assignee_ids.is_none()
+            && req.label_ids.is_none()
+            && req.due_at.is_none()
+        {
             return Err(Error::InvalidArgument {
                 field: None,
-                message: "nothing to update: give title and/or description".into(),
+                message: "nothing to update: give title, description, assigneeIds, labelIds and/or dueAt".into(),
             });
         }
         let title = req.title.as_deref().map(Title::parse).transpose()?;
         let description = req.description.as_deref().map(Description::parse).transpose()?;
+        let assignee_ids = (req.assignee_ids.as_ref())
+            .map(|set| validate::id_set("assigneeIds", &set.ids))
+            .transpose()?;
+        let label_ids = (req.label_ids.as_ref())
+            .map(|set| validate::id_set("labelIds", &set.ids))
+            .transpose()?;
+        let due_at = req.due_at.map(|d| validate::due_at(d.at)).transpose()?;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
         let mut task = task_as(tx, actor, &req.task_id, Need::Edit).await?;
@@ -79,6 +101,19 @@ impl Core {
         }
         if let Some(description) = description {
             task.description = description.into_string();
+        }
+        if let Some(ids) = assignee_ids {
+            check_assignees(tx, &task.board_id, &ids).await?;
+            tx.set_task_assignees(&task.id, &ids).await?;
+            task.assignee_ids = ids;
+        }
+        if let Some(ids) = label_ids {
+            check_labels(tx, &task.board_id, &ids).await?;
+            tx.set_task_labels(&task.id, &ids).await?;
+            task.label_ids = ids;
+        }
+        if let Some(due_at) = due_at {
+            task.due_at = due_at;
         }
         touch(&mut task);
         tx.update_task(&task).await?;
@@ -148,6 +183,7 @@ impl Core {
             task_id: task.id.clone(),
             list_id: task.list_id.clone(),
             shifted,
+            title: task.title.clone(),
         });
         m.commit(&task.board_id, deleted, |seq| DeleteTaskResponse {
             task_id: task.id,
@@ -174,6 +210,32 @@ async fn shifts_of_move(
     let (index, made_room) = ordering::place(dest_list_id, &tx.task_order(dest_list_id).await?, task_id, position);
     shifted.extend(made_room);
     Ok((index, shifted))
+}
+
+/// Every assignee is a member of the board (any role), or 400 naming `assigneeIds`.
+async fn check_assignees(tx: &mut dyn Tx, board_id: &str, user_ids: &[String]) -> Result<()> {
+    for user_id in user_ids {
+        if tx.member_role(board_id, user_id).await?.is_none() {
+            return Err(Error::invalid(
+                "assigneeIds",
+                format!("assigneeIds: `{user_id}` is not a member of board `{board_id}`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every label is one of the board's, or 400 naming `labelIds`.
+async fn check_labels(tx: &mut dyn Tx, board_id: &str, label_ids: &[String]) -> Result<()> {
+    for label_id in label_ids {
+        if tx.label(label_id).await?.is_none_or(|l| l.board_id != board_id) {
+            return Err(Error::invalid(
+                "labelIds",
+                format!("labelIds: `{label_id}` is not a label of board `{board_id}`"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_version(task: &Task, expected: Option<u64>) -> Result<()> {

@@ -61,6 +61,76 @@ impl Name {
     }
 }
 
+pub const LABEL_NAME_MAX_CHARS: usize = 50;
+/// At most this many assignees, or labels, on one task.
+pub const MAX_TASK_IDS: usize = 50;
+
+/// A label name: trimmed, 1 to 50 characters.
+pub fn label_name(raw: &str) -> Result<String> {
+    let t = raw.trim();
+    let n = t.chars().count();
+    if n == 0 || n > LABEL_NAME_MAX_CHARS || t.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            format!("name must be 1 to {LABEL_NAME_MAX_CHARS} printable characters (got {n})"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// A label color: `#rrggbb` in hex (upper case accepted), kept lowercase.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Color(String);
+
+impl Color {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let hex = raw.strip_prefix('#').unwrap_or_default();
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::invalid(
+                "color",
+                format!("color must be `#rrggbb` in hex, such as `#1f883d` (got `{raw}`)"),
+            ));
+        }
+        Ok(Color(raw.to_ascii_lowercase()))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A set of ids (`assigneeIds`, `labelIds`): none empty, at most [`MAX_TASK_IDS`];
+/// sorted, duplicates dropped.
+pub fn id_set(field: &str, raw: &[String]) -> Result<Vec<String>> {
+    if raw.iter().any(String::is_empty) {
+        return Err(Error::invalid(field, format!("{field} must not hold an empty id")));
+    }
+    let mut ids = raw.to_vec();
+    ids.sort();
+    ids.dedup();
+    if ids.len() > MAX_TASK_IDS {
+        return Err(Error::invalid(
+            field,
+            format!("{field} may hold at most {MAX_TASK_IDS} ids (got {})", ids.len()),
+        ));
+    }
+    Ok(ids)
+}
+
+/// A due date: a timestamp within years 1 to 9999 (what RFC 3339 can write).
+pub fn due_at(raw: Option<prost_types::Timestamp>) -> Result<Option<prost_types::Timestamp>> {
+    const MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    match raw {
+        Some(ts) if !(MIN..=MAX).contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos) => Err(
+            Error::invalid("dueAt", "dueAt must be a valid date between the years 1 and 9999"),
+        ),
+        // Kept to the millisecond, as stored.
+        Some(ts) => Ok(Some(super::time::from_millis(super::time::to_millis(&ts)))),
+        None => Ok(None),
+    }
+}
+
 /// A task description: up to 10,000 characters, kept as written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Description(String);
@@ -263,6 +333,43 @@ mod tests {
         assert_eq!(name("  ci  ", 100).unwrap(), "ci");
         assert_eq!(name("  ", 100).unwrap_err().field(), Some("name"));
         assert!(name(&"x".repeat(101), 100).is_err());
+    }
+
+    #[test]
+    fn colors_are_six_hex_digits_kept_lowercase() {
+        assert_eq!(Color::parse("#1F883d").unwrap().into_string(), "#1f883d");
+        for bad in ["", "1f883d", "#1f883", "#1f883dd", "#gggggg", "red", "#fff"] {
+            assert_eq!(Color::parse(bad).unwrap_err().field(), Some("color"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_names_are_trimmed_and_bounded() {
+        assert_eq!(label_name("  Bug ").unwrap(), "Bug");
+        assert!(label_name(&"é".repeat(50)).is_ok());
+        assert_eq!(label_name(&"x".repeat(51)).unwrap_err().field(), Some("name"));
+        assert_eq!(label_name(" ").unwrap_err().field(), Some("name"));
+    }
+
+    #[test]
+    fn id_sets_are_sorted_deduplicated_and_bounded() {
+        let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(id_set("labelIds", &ids(&["b", "a", "b"])).unwrap(), ids(&["a", "b"]));
+        assert_eq!(
+            id_set("labelIds", &ids(&["a", ""])).unwrap_err().field(),
+            Some("labelIds")
+        );
+        let many: Vec<String> = (0..51).map(|i| i.to_string()).collect();
+        assert_eq!(id_set("assigneeIds", &many).unwrap_err().field(), Some("assigneeIds"));
+    }
+
+    #[test]
+    fn due_dates_are_bounded_and_kept_to_the_millisecond() {
+        let ts = |seconds, nanos| Some(prost_types::Timestamp { seconds, nanos });
+        assert_eq!(due_at(ts(10, 1_234_567)).unwrap(), ts(10, 1_000_000));
+        assert_eq!(due_at(None).unwrap(), None);
+        assert_eq!(due_at(ts(i64::MAX, 0)).unwrap_err().field(), Some("dueAt"));
+        assert_eq!(due_at(ts(0, -1)).unwrap_err().field(), Some("dueAt"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod account;
 mod boards;
 mod extract;
+mod labels;
 mod live;
 mod poll;
 mod rest;

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{task_id}", get(get_task).patch(update_task).delete(delete_task))
         .route("/tasks/{task_id}/move", patch(move_task))
         .merge(super::boards::routes())
+        .merge(super::labels::routes())
 }
 
 async fn list_boards(State(s): State<AppState>, actor: Actor) -> Result<Response, Error> {

@@ -10,7 +10,9 @@ mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, ListPosition, Member, Role, Task, TaskPosition, User};
+use crate::proto::v1::{
+    ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
+};
 
 pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
@@ -136,6 +138,23 @@ pub trait Tx: Send {
     /// Takes the board's next seq (last + 1) and records it as the latest.
     async fn next_seq(&mut self, board_id: &str) -> Result<u64>;
     async fn append_event(&mut self, event: &BoardEvent) -> Result<()>;
+    /// A board's labels, ordered by name ignoring case (then id).
+    async fn labels(&mut self, board_id: &str) -> Result<Vec<Label>>;
+    async fn label(&mut self, id: &str) -> Result<Option<Label>>;
+    async fn insert_label(&mut self, label: &Label) -> Result<()>;
+    /// Writes the label's name and color.
+    async fn update_label(&mut self, label: &Label) -> Result<()>;
+    /// Deletes the label and takes it off its tasks; returns those tasks' ids, sorted.
+    async fn delete_label(&mut self, id: &str) -> Result<Vec<String>>;
+    /// Replaces the task's assignees.
+    async fn set_task_assignees(&mut self, task_id: &str, user_ids: &[String]) -> Result<()>;
+    /// Replaces the task's labels.
+    async fn set_task_labels(&mut self, task_id: &str, label_ids: &[String]) -> Result<()>;
+    /// Takes the user off every task of the board; returns those tasks' ids, sorted.
+    async fn unassign_member(&mut self, board_id: &str, user_id: &str) -> Result<Vec<String>>;
+    /// Up to `limit` events of a board's log with seq < `before` (all when `None`),
+    /// newest first.
+    async fn events_before(&mut self, board_id: &str, before: Option<u64>, limit: u32) -> Result<Vec<BoardEvent>>;
     async fn idempotent(&mut self, actor: &str, key: &str) -> Result<Option<IdempotentRecord>>;
     async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord, now_ms: i64) -> Result<()>;
 

@@ -64,6 +64,11 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
         "AddMember",
         "UpdateMember",
         "RemoveMember",
+        "ListLabels",
+        "CreateLabel",
+        "UpdateLabel",
+        "DeleteLabel",
+        "ListActivity",
     ] {
         assert!(out.contains(&format!("rpc {rpc} ")), "describe shows {rpc}: {out}");
     }
@@ -97,6 +102,16 @@ async fn grpcurl_lists_describes_and_calls_every_rpc() {
     let deleted = call(&addr, "DeleteTask", &format!(r#"{{"task_id":"{id}"}}"#)).await;
     assert_eq!(deleted["taskId"], id.as_str());
     assert_eq!(app.log("board-1").await.len(), 4);
+    let label = call(
+        &addr,
+        "CreateLabel",
+        r##"{"board_id":"board-1","name":"Bug","color":"#d73a4a"}"##,
+    )
+    .await;
+    assert_eq!(label["label"]["color"], "#d73a4a");
+    let activity = call(&addr, "ListActivity", r#"{"board_id":"board-1","limit":2}"#).await;
+    assert_eq!(activity["entries"][0]["summary"], "Guest created label “Bug”");
+    assert_eq!(activity["entries"][1]["type"], "task_deleted");
 
     // Boards, lists and members, on a board of the guest's own.
     let made = call(&addr, "CreateBoard", r#"{"name":"From grpcurl"}"#).await;

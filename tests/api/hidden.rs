@@ -19,6 +19,8 @@ async fn answers(app: &TestApp, user: &str, board_id: &str) -> Vec<String> {
         format!("/boards/{board_id}/poll?after=0&timeout=1"),
         format!("/boards/{board_id}/changes?after=0"),
         format!("/boards/{board_id}/members"),
+        format!("/boards/{board_id}/labels"),
+        format!("/boards/{board_id}/activity"),
     ] {
         let resp = app.send_as(Some(user), Method::GET, &path, None).await;
         let mut headers: Vec<String> = (resp.headers().iter())

@@ -8,6 +8,7 @@
 
 mod account_grpc;
 mod accounts;
+mod activity;
 mod auth;
 mod board_grpc;
 mod boards;
@@ -19,6 +20,7 @@ mod grpc;
 mod grpcurl;
 mod helpers;
 mod hidden;
+mod labels;
 mod lists;
 mod members;
 mod poll;
@@ -28,6 +30,7 @@ mod revocation;
 mod roles;
 mod schema;
 mod streams;
+mod task_details;
 mod web;
 mod ws;
 mod wscat;

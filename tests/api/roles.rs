@@ -57,6 +57,7 @@ struct Fixture {
     list: String,
     member: String,
     newcomer: String,
+    label: String,
 }
 
 pub(crate) async fn setup() -> TestApp {
@@ -95,6 +96,13 @@ async fn fixture(app: &mut TestApp, n: &str) -> Fixture {
         .json()
         .await
         .unwrap();
+    let body = json!({"name": "fixture", "color": "#000000"});
+    let label: Value = (app
+        .send_as(Some("alice"), Method::POST, "/boards/board-1/labels", Some(body))
+        .await)
+        .json()
+        .await
+        .unwrap();
     let (member, newcomer) = (format!("m{n}"), format!("n{n}"));
     app.add_user(&member).await;
     app.add_user(&newcomer).await;
@@ -104,6 +112,7 @@ async fn fixture(app: &mut TestApp, n: &str) -> Fixture {
         list: list["id"].as_str().unwrap().to_owned(),
         member,
         newcomer,
+        label: label["id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -122,6 +131,12 @@ fn rest_mutations(f: &Fixture) -> Vec<(Need, Method, String, Option<Value>)> {
             Method::PATCH,
             format!("/tasks/{t}"),
             Some(json!({"title": "r"})),
+        ),
+        (
+            Need::Edit,
+            Method::PATCH,
+            format!("/tasks/{t}"),
+            Some(json!({"assigneeIds": ["alice"], "labelIds": [f.label], "dueAt": "2026-12-24T17:00:00Z"})),
         ),
         (
             Need::Edit,
@@ -149,6 +164,19 @@ fn rest_mutations(f: &Fixture) -> Vec<(Need, Method, String, Option<Value>)> {
             Some(json!({"position": 0})),
         ),
         (Need::Edit, Method::DELETE, format!("/lists/{l}"), None),
+        (
+            Need::Edit,
+            Method::POST,
+            "/boards/board-1/labels".into(),
+            Some(json!({"name": "r", "color": "#ffffff"})),
+        ),
+        (
+            Need::Edit,
+            Method::PATCH,
+            format!("/labels/{}", f.label),
+            Some(json!({"color": "#ffffff"})),
+        ),
+        (Need::Edit, Method::DELETE, format!("/labels/{}", f.label), None),
         (
             Need::Own,
             Method::PATCH,
@@ -214,6 +242,21 @@ async fn grpc_mutations(app: &TestApp, user: Option<&str>, f: &Fixture) -> Vec<(
     );
     call!(
         Need::Edit,
+        update_task,
+        UpdateTaskRequest {
+            task_id: t.clone(),
+            assignee_ids: Some(IdSet {
+                ids: vec!["alice".into()],
+            }),
+            label_ids: Some(IdSet {
+                ids: vec![f.label.clone()],
+            }),
+            due_at: Some(DueDate { at: None }),
+            ..Default::default()
+        }
+    );
+    call!(
+        Need::Edit,
         move_task,
         MoveTaskRequest {
             task_id: t.clone(),
@@ -264,6 +307,24 @@ async fn grpc_mutations(app: &TestApp, user: Option<&str>, f: &Fixture) -> Vec<(
             ..Default::default()
         }
     );
+    let label = CreateLabelRequest {
+        board_id: b(),
+        name: "g".into(),
+        color: "#ffffff".into(),
+        ..Default::default()
+    };
+    call!(Need::Edit, create_label, label);
+    let recolor = UpdateLabelRequest {
+        label_id: f.label.clone(),
+        color: Some("#ffffff".into()),
+        ..Default::default()
+    };
+    call!(Need::Edit, update_label, recolor);
+    let delete = DeleteLabelRequest {
+        label_id: f.label.clone(),
+        ..Default::default()
+    };
+    call!(Need::Edit, delete_label, delete);
     call!(
         Need::Own,
         update_board,
@@ -399,6 +460,7 @@ async fn every_mutation_is_allowed_exactly_where_the_role_table_says() {
                     for frame in [
                         json!({"type": "create_task", "requestId": "w1", "listId": "list-todo", "title": "w"}),
                         json!({"type": "update_task", "requestId": "w2", "taskId": t, "title": "w"}),
+                        json!({"type": "update_task", "requestId": "w2d", "taskId": t, "assigneeIds": [], "dueAt": null}),
                         json!({"type": "move_task", "requestId": "w3", "taskId": t, "listId": "list-done"}),
                         json!({"type": "delete_task", "requestId": "w4", "taskId": t}),
                     ] {
@@ -464,6 +526,10 @@ async fn every_stream_is_open_to_members_only() {
             .send_as(user, Method::GET, "/boards/board-1/poll?after=0&timeout=0", None)
             .await;
         assert_eq!(poll.status(), want, "{actor} long poll");
+        for read in ["/boards/board-1/labels", "/boards/board-1/activity"] {
+            let resp = app.send_as(user, Method::GET, read, None).await;
+            assert_eq!(resp.status(), want, "{actor} GET {read}");
+        }
         let mut ws = Ws::open(&app, user).await;
         let joined = ws.ask(json!({"type": "join", "boardId": "board-1"})).await;
         assert_eq!(joined["code"].as_str(), ws_code(want), "{actor} WS join: {joined}");

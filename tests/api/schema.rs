@@ -91,6 +91,9 @@ fn task() -> Task {
         created_at: ts(),
         updated_at: ts(),
         created_by: "alice".into(),
+        assignee_ids: vec!["alice".into(), "bob".into()],
+        label_ids: vec!["label-1".into()],
+        due_at: ts(),
     }
 }
 
@@ -162,6 +165,7 @@ fn every_message_round_trips_through_json_and_protobuf() {
         task_id: "task-9".into(),
         list_id: "list-todo".into(),
         shifted: shifted(),
+        title: "Old".into(),
     };
     check("TaskDeleted", deleted.clone(), c);
     for payload in [
@@ -246,6 +250,9 @@ fn every_message_round_trips_through_json_and_protobuf() {
             position: Some(0),
             board_id: "board-1".into(),
             request_id: "r".into(),
+            assignee_ids: vec!["bob".into()],
+            label_ids: vec!["label-1".into()],
+            due_at: ts(),
         },
         c,
     );
@@ -265,6 +272,11 @@ fn every_message_round_trips_through_json_and_protobuf() {
             description: Some("d".into()),
             expected_version: Some(3),
             request_id: "r".into(),
+            assignee_ids: Some(IdSet {
+                ids: vec!["bob".into()],
+            }),
+            label_ids: Some(IdSet { ids: vec![] }),
+            due_at: Some(DueDate { at: ts() }),
         },
         c,
     );
@@ -315,6 +327,7 @@ fn every_message_round_trips_through_json_and_protobuf() {
 
     // Boards, lists and members.
     boards_lists_and_members(c, &board, &list);
+    labels_and_activity(c);
 
     // Streams and polling.
     let seqs = vec![BoardSeq {
@@ -408,6 +421,9 @@ fn every_message_round_trips_through_json_and_protobuf() {
         position: Some(1),
         board_id: "board-1".into(),
         request_id: "r".into(),
+        assignee_ids: vec!["bob".into()],
+        label_ids: vec!["label-1".into()],
+        due_at: ts(),
     };
     let update = UpdateTaskRequest {
         task_id: "task-1".into(),
@@ -415,6 +431,13 @@ fn every_message_round_trips_through_json_and_protobuf() {
         description: Some("d".into()),
         expected_version: Some(2),
         request_id: "r".into(),
+        assignee_ids: Some(IdSet {
+            ids: vec!["bob".into()],
+        }),
+        label_ids: Some(IdSet {
+            ids: vec!["label-1".into()],
+        }),
+        due_at: Some(DueDate { at: ts() }),
     };
     let mv = MoveTaskRequest {
         task_id: "task-1".into(),
@@ -580,6 +603,13 @@ fn every_message_round_trips_through_json_and_protobuf() {
     assert_eq!(checked, contract_messages(), "every message of the contract is checked");
 }
 
+fn removed() -> MemberRemoved {
+    MemberRemoved {
+        user_id: "bob".into(),
+        unassigned_task_ids: vec!["task-1".into()],
+    }
+}
+
 fn member() -> Member {
     Member {
         user_id: "bob".into(),
@@ -612,7 +642,14 @@ fn boards_lists_and_members(c: &mut BTreeSet<String>, board: &Board, list: &Boar
         shifted: list_shifted.clone(),
     };
     check("ListCreated", list_created.clone(), c);
-    check("ListUpdated", ListUpdated { list: list() }, c);
+    check(
+        "ListUpdated",
+        ListUpdated {
+            list: list(),
+            from_name: "Doing".into(),
+        },
+        c,
+    );
     let list_moved = ListMoved {
         list: list(),
         from_position: 0,
@@ -624,22 +661,26 @@ fn boards_lists_and_members(c: &mut BTreeSet<String>, board: &Board, list: &Boar
         shifted: list_shifted,
         moved_tasks_to: "list-done".into(),
         moved_tasks: shifted(),
+        name: "To Do".into(),
     };
     check("ListDeleted", list_deleted.clone(), c);
     check("MemberAdded", MemberAdded { member: Some(member()) }, c);
     check("MemberUpdated", MemberUpdated { member: Some(member()) }, c);
-    check("MemberRemoved", MemberRemoved { user_id: "bob".into() }, c);
+    check("MemberRemoved", removed(), c);
     for payload in [
         Payload::BoardCreated(created),
         Payload::BoardUpdated(BoardUpdated { board: board() }),
         Payload::BoardDeleted(BoardDeleted { name: "Launch".into() }),
         Payload::ListCreated(list_created),
-        Payload::ListUpdated(ListUpdated { list: list() }),
+        Payload::ListUpdated(ListUpdated {
+            list: list(),
+            from_name: "Doing".into(),
+        }),
         Payload::ListMoved(list_moved),
         Payload::ListDeleted(list_deleted),
         Payload::MemberAdded(MemberAdded { member: Some(member()) }),
         Payload::MemberUpdated(MemberUpdated { member: Some(member()) }),
-        Payload::MemberRemoved(MemberRemoved { user_id: "bob".into() }),
+        Payload::MemberRemoved(removed()),
     ] {
         check("BoardEvent", event(payload), c);
     }
@@ -961,4 +1002,158 @@ fn account_messages(c: &mut BTreeSet<String>) {
         c,
     );
     check("RevokeTokenResponse", RevokeTokenResponse {}, c);
+}
+
+fn label() -> Label {
+    Label {
+        id: "label-1".into(),
+        board_id: "board-1".into(),
+        name: "Bug".into(),
+        color: "#d73a4a".into(),
+    }
+}
+
+/// Labels, task detail wrappers and the activity feed: requests, responses, payloads.
+fn labels_and_activity(c: &mut BTreeSet<String>) {
+    let label = || Some(label());
+    check("Label", label().unwrap(), c);
+    check(
+        "IdSet",
+        IdSet {
+            ids: vec!["bob".into()],
+        },
+        c,
+    );
+    check("DueDate", DueDate { at: ts() }, c);
+    let deleted = LabelDeleted {
+        label_id: "label-1".into(),
+        task_ids: vec!["task-1".into()],
+        name: "Bug".into(),
+    };
+    check("LabelCreated", LabelCreated { label: label() }, c);
+    check("LabelUpdated", LabelUpdated { label: label() }, c);
+    check("LabelDeleted", deleted.clone(), c);
+    for payload in [
+        Payload::LabelCreated(LabelCreated { label: label() }),
+        Payload::LabelUpdated(LabelUpdated { label: label() }),
+        Payload::LabelDeleted(deleted),
+    ] {
+        check("BoardEvent", event(payload), c);
+    }
+    let r = || "r".to_owned();
+    check(
+        "ListLabelsRequest",
+        ListLabelsRequest {
+            board_id: "board-1".into(),
+        },
+        c,
+    );
+    check(
+        "ListLabelsResponse",
+        ListLabelsResponse {
+            labels: vec![label().unwrap()],
+        },
+        c,
+    );
+    let create = CreateLabelRequest {
+        board_id: "board-1".into(),
+        name: "Bug".into(),
+        color: "#d73a4a".into(),
+        request_id: r(),
+    };
+    check("CreateLabelRequest", create, c);
+    check("CreateLabelResponse", CreateLabelResponse { label: label(), seq: 3 }, c);
+    let update = UpdateLabelRequest {
+        label_id: "label-1".into(),
+        name: Some("Defect".into()),
+        color: Some("#000000".into()),
+        request_id: r(),
+    };
+    check("UpdateLabelRequest", update, c);
+    check("UpdateLabelResponse", UpdateLabelResponse { label: label(), seq: 4 }, c);
+    let delete = DeleteLabelRequest {
+        label_id: "label-1".into(),
+        request_id: r(),
+    };
+    check("DeleteLabelRequest", delete, c);
+    let deleted = DeleteLabelResponse {
+        label_id: "label-1".into(),
+        seq: 5,
+    };
+    check("DeleteLabelResponse", deleted, c);
+    let list = ListActivityRequest {
+        board_id: "board-1".into(),
+        before: Some(10),
+        limit: Some(20),
+    };
+    check("ListActivityRequest", list, c);
+    let entry = ActivityEntry {
+        seq: 9,
+        occurred_at: ts(),
+        actor_id: "alice".into(),
+        actor_name: "Alice".into(),
+        r#type: "task_moved".into(),
+        summary: "Alice moved “Fix login” to Done".into(),
+    };
+    check("ActivityEntry", entry.clone(), c);
+    let page = ListActivityResponse {
+        entries: vec![entry],
+        next_before: 9,
+    };
+    check("ListActivityResponse", page, c);
+}
+
+/// The contract's JSON of task details: an unset due date is null; on an update,
+/// a field left out is unchanged, `[]` clears a set and `null` clears the due date.
+#[test]
+fn task_details_on_json() {
+    let json = serde_json::to_value(Task { due_at: None, ..task() }).unwrap();
+    assert_eq!(json["dueAt"], Value::Null);
+    assert_eq!(json["assigneeIds"], serde_json::json!(["alice", "bob"]));
+    assert_eq!(json["labelIds"], serde_json::json!(["label-1"]));
+    let json = serde_json::to_value(task()).unwrap();
+    assert_eq!(json["dueAt"], "2025-11-23T10:00:00.123Z");
+
+    let parse = |v: Value| serde_json::from_value::<UpdateTaskRequest>(v).unwrap();
+    let absent = parse(serde_json::json!({"title": "t"}));
+    assert_eq!(
+        (&absent.assignee_ids, &absent.label_ids, &absent.due_at),
+        (&None, &None, &None)
+    );
+    let cleared = parse(serde_json::json!({"assigneeIds": [], "labelIds": [], "dueAt": null}));
+    assert_eq!(cleared.assignee_ids, Some(IdSet { ids: vec![] }));
+    assert_eq!(cleared.label_ids, Some(IdSet { ids: vec![] }));
+    assert_eq!(cleared.due_at, Some(DueDate { at: None }));
+    let set = parse(serde_json::json!({"assigneeIds": ["bob"], "dueAt": "2026-12-24T17:00:00Z"}));
+    assert_eq!(
+        set.assignee_ids,
+        Some(IdSet {
+            ids: vec!["bob".into()]
+        })
+    );
+    assert_eq!(
+        set.due_at,
+        Some(DueDate {
+            at: Some(Timestamp {
+                seconds: 1_798_131_600,
+                nanos: 0
+            })
+        })
+    );
+    // Written back, a cleared due date is null and an untouched one is left out.
+    let back = serde_json::to_value(&cleared).unwrap();
+    assert_eq!(back["dueAt"], Value::Null);
+    assert!(serde_json::to_value(&absent).unwrap().get("dueAt").is_none());
+    for bad in [
+        serde_json::json!({"assigneeIds": null}),
+        serde_json::json!({"labelIds": "label-1"}),
+        serde_json::json!({"dueAt": "tomorrow"}),
+    ] {
+        assert!(
+            serde_json::from_value::<UpdateTaskRequest>(bad.clone()).is_err(),
+            "{bad}"
+        );
+    }
+    let create: CreateTaskRequest = serde_json::from_value(serde_json::json!({"listId": "l", "dueAt": null})).unwrap();
+    assert_eq!(create.due_at, None);
 }

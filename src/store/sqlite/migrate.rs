@@ -12,6 +12,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_accounts.sql"),
     include_str!("../../../migrations/sqlite/0003_boards_roles.sql"),
+    include_str!("../../../migrations/sqlite/0004_task_details.sql"),
 ];
 
 /// Applies the migrations the database has not seen, each in its own transaction.

@@ -37,6 +37,7 @@
 
 mod accounts;
 mod checkpoint;
+mod details;
 mod group;
 mod migrate;
 mod queries;

@@ -5,9 +5,13 @@ use async_trait::async_trait;
 use prost::Message;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::rows::{board, i64_of, list, member, millis, role_of, role_text, task, task_columns, u64_of, user};
+use super::rows::{
+    board, i64_of, list, member, millis, role_of, role_text, task, task_columns, task_select, u64_of, user,
+};
 use super::tx::SqliteTx;
-use crate::proto::v1::{ApiToken, Board, BoardEvent, BoardList, ListPosition, Member, Role, Task, TaskPosition, User};
+use crate::proto::v1::{
+    ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
+};
 use crate::store::{CredentialKind, IdempotentRecord, NewCredential, Result, Tx};
 
 impl SqliteTx {
@@ -168,7 +172,7 @@ impl Tx for SqliteTx {
         self.all(
             concat!(
                 "SELECT ",
-                task_columns!("t."),
+                task_select!(),
                 " FROM tasks t JOIN lists l ON l.id = t.list_id
                  WHERE t.board_id = ?1 AND (?2 IS NULL OR t.list_id = ?2)
                  ORDER BY l.position, t.position, t.id"
@@ -180,7 +184,7 @@ impl Tx for SqliteTx {
 
     async fn task(&mut self, id: &str) -> Result<Option<Task>> {
         self.first(
-            concat!("SELECT ", task_columns!(""), " FROM tasks WHERE id = ?"),
+            concat!("SELECT ", task_select!(), " FROM tasks t WHERE t.id = ?"),
             [id],
             task,
         )
@@ -190,8 +194,8 @@ impl Tx for SqliteTx {
         self.all(
             concat!(
                 "SELECT ",
-                task_columns!(""),
-                " FROM tasks WHERE board_id = ? AND updated_at > ? ORDER BY updated_at, id"
+                task_select!(),
+                " FROM tasks t WHERE t.board_id = ? AND t.updated_at > ? ORDER BY t.updated_at, t.id"
             ),
             params![board_id, since_ms],
             task,
@@ -332,7 +336,7 @@ impl Tx for SqliteTx {
             concat!(
                 "INSERT INTO tasks (",
                 task_columns!(""),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             params![
                 t.id,
@@ -345,6 +349,7 @@ impl Tx for SqliteTx {
                 millis(t.created_at.as_ref()),
                 millis(t.updated_at.as_ref()),
                 t.created_by,
+                t.due_at.as_ref().map(crate::time::to_millis),
             ],
         )
     }
@@ -352,7 +357,7 @@ impl Tx for SqliteTx {
     async fn update_task(&mut self, t: &Task) -> Result<()> {
         self.execute(
             "UPDATE tasks SET board_id = ?, list_id = ?, title = ?, description = ?, position = ?,
-             version = ?, updated_at = ? WHERE id = ?",
+             version = ?, updated_at = ?, due_at = ? WHERE id = ?",
             params![
                 t.board_id,
                 t.list_id,
@@ -361,6 +366,7 @@ impl Tx for SqliteTx {
                 t.position,
                 i64_of(t.version),
                 millis(t.updated_at.as_ref()),
+                t.due_at.as_ref().map(crate::time::to_millis),
                 t.id,
             ],
         )
@@ -419,6 +425,42 @@ impl Tx for SqliteTx {
             "INSERT INTO idempotency_keys (actor, key, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
             params![actor, key, record.fingerprint, record.response, now_ms],
         )
+    }
+
+    async fn labels(&mut self, board_id: &str) -> Result<Vec<Label>> {
+        self.labels_of(board_id)
+    }
+
+    async fn label(&mut self, id: &str) -> Result<Option<Label>> {
+        self.label_row(id)
+    }
+
+    async fn insert_label(&mut self, label: &Label) -> Result<()> {
+        self.insert_label_row(label)
+    }
+
+    async fn update_label(&mut self, label: &Label) -> Result<()> {
+        self.update_label_row(label)
+    }
+
+    async fn delete_label(&mut self, id: &str) -> Result<Vec<String>> {
+        self.delete_label_row(id)
+    }
+
+    async fn set_task_assignees(&mut self, task_id: &str, user_ids: &[String]) -> Result<()> {
+        self.set_task_assignee_rows(task_id, user_ids)
+    }
+
+    async fn set_task_labels(&mut self, task_id: &str, label_ids: &[String]) -> Result<()> {
+        self.set_task_label_rows(task_id, label_ids)
+    }
+
+    async fn unassign_member(&mut self, board_id: &str, user_id: &str) -> Result<Vec<String>> {
+        self.unassign_member_rows(board_id, user_id)
+    }
+
+    async fn events_before(&mut self, board_id: &str, before: Option<u64>, limit: u32) -> Result<Vec<BoardEvent>> {
+        self.events_before_rows(board_id, before, limit)
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

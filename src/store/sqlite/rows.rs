@@ -4,7 +4,7 @@
 
 use rusqlite::Row;
 
-use crate::proto::v1::{Board, BoardList, Member, Role, Task, User};
+use crate::proto::v1::{Board, BoardList, Label, Member, Role, Task, User};
 use crate::time;
 
 pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
@@ -61,7 +61,28 @@ pub(super) fn list(row: &Row) -> rusqlite::Result<BoardList> {
     })
 }
 
-/// Reads the columns [`task_columns`] names, in that order.
+pub(super) fn label(row: &Row) -> rusqlite::Result<Label> {
+    Ok(Label {
+        id: row.get(0)?,
+        board_id: row.get(1)?,
+        name: row.get(2)?,
+        color: row.get(3)?,
+    })
+}
+
+/// Ids joined by `group_concat` (ids hold no commas), sorted; none when NULL.
+fn id_list(joined: Option<&str>) -> Vec<String> {
+    let mut ids: Vec<String> = joined
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Reads the columns [`task_select`] names, in that order.
 pub(super) fn task(row: &Row) -> rusqlite::Result<Task> {
     Ok(Task {
         id: row.get(0)?,
@@ -74,6 +95,9 @@ pub(super) fn task(row: &Row) -> rusqlite::Result<Task> {
         created_at: Some(time::from_millis(row.get(7)?)),
         updated_at: Some(time::from_millis(row.get(8)?)),
         created_by: row.get(9)?,
+        due_at: row.get::<_, Option<i64>>(10)?.map(time::from_millis),
+        assignee_ids: id_list(row.get::<_, Option<String>>(11)?.as_deref()),
+        label_ids: id_list(row.get::<_, Option<String>>(12)?.as_deref()),
     })
 }
 
@@ -90,7 +114,7 @@ pub(super) fn millis(ts: Option<&prost_types::Timestamp>) -> i64 {
     ts.map(time::to_millis).unwrap_or_default()
 }
 
-/// The task columns, in the order [`task`] reads them; a macro so queries stay `&'static str`.
+/// The task columns, in the order [`task`] reads them (before assignees and labels); a macro so queries stay `&'static str`.
 macro_rules! task_columns {
     ($p:literal) => {
         concat!(
@@ -113,9 +137,22 @@ macro_rules! task_columns {
             $p,
             "updated_at, ",
             $p,
-            "created_by"
+            "created_by, ",
+            $p,
+            "due_at"
         )
     };
 }
 
-pub(super) use task_columns;
+/// What a task read selects from `tasks t`: its columns, then its assignees and labels.
+macro_rules! task_select {
+    () => {
+        concat!(
+            task_columns!("t."),
+            ", (SELECT group_concat(user_id, ',') FROM task_assignees WHERE task_id = t.id)",
+            ", (SELECT group_concat(label_id, ',') FROM task_labels WHERE task_id = t.id)"
+        )
+    };
+}
+
+pub(super) use {task_columns, task_select};
