@@ -88,13 +88,17 @@ function labelsField(task, editable) {
     const color = el('input', { type: 'color', value: '#61bd4f', className: 'label-color' });
     color.setAttribute('aria-label', 'New label colour');
     const add = el('button', { type: 'button', textContent: 'Add label' });
+    const row = el('div', { className: 'new-label' }, name, color, add);
     add.addEventListener('click', async () => {
       try {
-        await api('POST', `/boards/${enc(state.boardId)}/labels`, { name: name.value.trim(), color: color.value.toLowerCase() });
+        const label = await api('POST', `/boards/${enc(state.boardId)}/labels`, { name: name.value.trim(), color: color.value.toLowerCase() });
+        // A label made from a card goes on that card (saved with the rest). The panel is
+        // not rebuilt while the user edits it, so the new label is added here.
+        set.insertBefore(checkbox('labelIds', label.id, true, label.name, label.color, false), row);
         name.value = '';
       } catch (err) { showMessage(`The label was refused: ${err.message}`); }
     });
-    set.append(el('div', { className: 'new-label' }, name, color, add));
+    set.append(row);
   }
   return set;
 }
