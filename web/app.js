@@ -14,7 +14,7 @@ import { connectEvents, connectWs, setOffline, updateStatus, disconnect } from '
 import { showSignIn, signOut } from './js/auth.js';
 import { refreshDetail } from './js/detail.js';
 import { openMembers, renderMembers } from './js/members.js';
-import { detectActivity, openActivity, refreshActivity } from './js/activity.js';
+import { openActivity, refreshActivity } from './js/activity.js';
 import { askName } from './js/dialogs.js';
 
 let leaving = false;
@@ -50,6 +50,7 @@ function renderHeader() {
   $('#archive-board').hidden = !owner;
   $('#archive-board').textContent = state.board?.archived ? 'Unarchive' : 'Archive';
   $('#members-button').hidden = !state.board;
+  $('#activity-button').hidden = !state.board;
   $('#readonly-note').hidden = !state.board || canEdit();
   $('#readonly-note').textContent = state.board?.archived ? 'Archived: read-only' : 'Viewer: read-only';
 }
@@ -114,7 +115,6 @@ async function start() {
   connectWs();
   pump();
   updateStatus();
-  detectActivity();
 }
 
 $('#empty-new-board').addEventListener('click', newBoard);

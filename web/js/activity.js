@@ -1,19 +1,10 @@
-// The activity panel: the board's history, newest first, a page at a time. Servers
-// without `GET /boards/:id/activity` (404) get no Activity button.
+// The activity panel: the board's history, newest first, a page at a time.
 
 import { $, state, el } from './state.js';
 import { api, enc } from './api.js';
 
 const panel = $('#activity');
 let nextBefore = 0;
-
-export async function detectActivity() {
-  try {
-    await api('GET', `/boards/${enc(state.boardId)}/activity?limit=1`);
-    state.features.activity = true;
-  } catch { state.features.activity = false; }
-  $('#activity-button').hidden = !state.features.activity;
-}
 
 function entry(e) {
   const when = new Date(e.occurredAt);

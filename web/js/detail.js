@@ -1,6 +1,4 @@
-// The card detail panel: title, description, assignees, labels and due date. The last
-// three exist only on servers with richer tasks: the panel shows them when the board's
-// labels answer or the task carries the fields, and leaves them out otherwise.
+// The card detail panel: title, description, assignees, labels and due date.
 
 import { $, state, el, canEdit, showMessage } from './state.js';
 import { api, enc } from './api.js';
@@ -35,10 +33,6 @@ export function refreshDetail() {
   panel.replaceChildren(build(task));
 }
 
-function richTasks(task) {
-  return state.features.labels || 'assigneeIds' in task || 'labelIds' in task || 'dueAt' in task;
-}
-
 function toLocalInput(iso) {
   if (!iso) return '';
   const d = new Date(iso);
@@ -63,15 +57,13 @@ function build(task) {
   form.append(el('p', { className: 'stale', hidden: true, textContent: 'Someone else changed this card; saving will be refused. Close and reopen to see their change.' }));
   form.append(el('label', {}, 'Title', el('input', { name: 'title', value: task.title, maxLength: 200, required: true, disabled: !editable })));
   form.append(el('label', {}, 'Description', el('textarea', { name: 'description', value: task.description || '', disabled: !editable })));
-  if (richTasks(task)) {
-    const assignees = el('fieldset', {}, el('legend', { textContent: 'Assignees' }));
-    for (const m of state.members) {
-      assignees.append(checkbox('assigneeIds', m.userId, (task.assigneeIds || []).includes(m.userId), m.name, null, !editable));
-    }
-    form.append(assignees);
-    if (state.features.labels) form.append(labelsField(task, editable));
-    form.append(el('label', {}, 'Due', el('input', { type: 'datetime-local', name: 'dueAt', value: toLocalInput(task.dueAt), disabled: !editable })));
+  const assignees = el('fieldset', {}, el('legend', { textContent: 'Assignees' }));
+  for (const m of state.members) {
+    assignees.append(checkbox('assigneeIds', m.userId, (task.assigneeIds || []).includes(m.userId), m.name, null, !editable));
   }
+  form.append(assignees);
+  form.append(labelsField(task, editable));
+  form.append(el('label', {}, 'Due', el('input', { type: 'datetime-local', name: 'dueAt', value: toLocalInput(task.dueAt), disabled: !editable })));
   if (editable) form.append(el('div', { className: 'buttons' }, el('button', { type: 'submit', className: 'primary', textContent: 'Save' })));
   form.addEventListener('input', () => { shown.dirty = true; });
   form.addEventListener('keydown', e => { if (e.key === 'Escape') closeDetail(); });
@@ -112,16 +104,12 @@ function save(task, form) {
   const changes = {};
   if (data.get('title').trim() !== task.title) changes.title = data.get('title').trim();
   if (data.get('description') !== (task.description || '')) changes.description = data.get('description');
-  if (data.has('dueAt')) {
-    const assigneeIds = data.getAll('assigneeIds');
-    if (!sameSet(assigneeIds, task.assigneeIds)) changes.assigneeIds = assigneeIds;
-    if (state.features.labels) {
-      const labelIds = data.getAll('labelIds');
-      if (!sameSet(labelIds, task.labelIds)) changes.labelIds = labelIds;
-    }
-    const due = data.get('dueAt') ? new Date(data.get('dueAt')).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
-    if (due !== (task.dueAt ?? null) && toLocalInput(due) !== toLocalInput(task.dueAt)) changes.dueAt = due;
-  }
+  const assigneeIds = data.getAll('assigneeIds');
+  if (!sameSet(assigneeIds, task.assigneeIds)) changes.assigneeIds = assigneeIds;
+  const labelIds = data.getAll('labelIds');
+  if (!sameSet(labelIds, task.labelIds)) changes.labelIds = labelIds;
+  const due = data.get('dueAt') ? new Date(data.get('dueAt')).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+  if (due !== (task.dueAt ?? null) && toLocalInput(due) !== toLocalInput(task.dueAt)) changes.dueAt = due;
   closeDetail();
   if (Object.keys(changes).length) update(task.id, changes, task.version);
 }

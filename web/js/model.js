@@ -112,16 +112,14 @@ export async function loadBoard() {
   const [board, members, labels] = await Promise.all([
     api('GET', `/boards/${id}`),
     api('GET', `/boards/${id}/members`),
-    // Labels are newer than the page's other calls: a server without them answers 404.
-    api('GET', `/boards/${id}/labels`).catch(() => null),
+    api('GET', `/boards/${id}/labels`),
   ]);
   state.board = board.board;
   state.lists = board.lists;
   state.tasks = new Map(board.tasks.map(t => [t.id, t]));
   state.seq = board.seq;
   state.members = members.members;
-  state.features.labels = !!labels;
-  state.labels = labels?.labels || [];
+  state.labels = labels.labels;
   // What the server answered for is now in its state; what it never saw is still pending.
   state.queue = state.queue.filter(op => !op.acked);
   saveQueue();

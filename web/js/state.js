@@ -18,7 +18,6 @@ export const state = {
   cursors: new Map(),   // userId → { x, y, color, name }
   editing: null,        // id of the card being edited in place
   focusId: null,        // card (or list) to focus after a render
-  features: { labels: false, activity: false },
   es: null, ws: null, wsAttempt: 0, wsTimer: null,
   polling: false, offline: !navigator.onLine, sending: false,
 };
