@@ -10,7 +10,7 @@ const dialog = $('#members-dialog');
 const ROLES = ['owner', 'editor', 'viewer'];
 
 export function openMembers() {
-  renderMembers();
+  renderMembers(true);
   dialog.showModal();
 }
 
@@ -35,9 +35,9 @@ function clearError() {
   if (error) error.hidden = true;
 }
 
-export function renderMembers() {
-  if (!dialog.open && dialog.dataset.built) return;
-  dialog.dataset.built = '1';
+/// Rebuilds the dialog while it is open (or when opening it, `force`).
+export function renderMembers(force = false) {
+  if (!dialog.open && !force) return;
   const owner = isOwner();
   const rows = shownMembers().map(m => {
     const you = m.userId === state.user?.id ? ' (you)' : '';
