@@ -5,15 +5,15 @@
 // js/board.js), its live streams (js/live.js: EventSource, the WebSocket, long polling)
 // and the panels (js/detail.js, js/members.js, js/activity.js).
 
-import { $, state, hooks, isOwner, canEdit, showMessage } from './js/state.js';
-import { api, enc, saved, ApiError } from './js/api.js';
-import { loadBoard } from './js/model.js';
-import { pump } from './js/mutations.js';
+import { $, state, hooks, isOwner, canEdit, archived, showMessage } from './js/state.js';
+import { api, saved, ApiError } from './js/api.js';
+import { loadBoard, shownBoard } from './js/model.js';
+import { pump, updateBoard } from './js/mutations.js';
 import { render } from './js/board.js';
 import { connectEvents, connectWs, setOffline, updateStatus, disconnect } from './js/live.js';
 import { showSignIn, signOut } from './js/auth.js';
 import { refreshDetail } from './js/detail.js';
-import { openMembers, renderMembers } from './js/members.js';
+import { openMembers, renderMembers, showMembersError } from './js/members.js';
 import { openActivity, refreshActivity } from './js/activity.js';
 import { askName } from './js/dialogs.js';
 
@@ -28,7 +28,8 @@ function leave() {
 let refreshTimer = null;
 Object.assign(hooks, {
   offline: setOffline,
-  render: () => { render(); renderHeader(); },
+  render: () => { render(); renderHeader(); renderMembers(); },
+  refused: (op, text) => { if (op.kind.startsWith('member-')) showMembersError(text); },
   changed: ev => {
     refreshDetail();
     if (!ev || ev.type.startsWith('member_')) renderMembers();
@@ -43,19 +44,25 @@ Object.assign(hooks, {
 
 function renderHeader() {
   const picker = $('#board-picker');
-  picker.replaceChildren(...state.boards.map(b => new Option(b.name + (b.archived ? ' (archived)' : ''), b.id)));
+  const board = shownBoard(); // a pending rename or (un)archive shows at once, marked pending
+  const boards = state.boards.map(b => (b.id === board?.id ? board : b));
+  picker.replaceChildren(...boards.map(b => new Option(b.name + (b.archived ? ' (archived)' : ''), b.id)));
   if (state.boardId) picker.value = state.boardId;
+  picker.classList.toggle('pending', !!board?.pending);
+  picker.title = board?.pending ? 'Not saved yet: waiting for the server' : '';
   const owner = isOwner();
-  $('#rename-board').hidden = !owner || !!state.board?.archived;
+  $('#rename-board').hidden = !owner || archived();
   $('#archive-board').hidden = !owner;
-  $('#archive-board').textContent = state.board?.archived ? 'Unarchive' : 'Archive';
+  $('#archive-board').textContent = archived() ? 'Unarchive' : 'Archive';
   $('#members-button').hidden = !state.board;
   $('#activity-button').hidden = !state.board;
   $('#readonly-note').hidden = !state.board || canEdit();
-  $('#readonly-note').textContent = state.board?.archived ? 'Archived: read-only' : 'Viewer: read-only';
+  $('#readonly-note').textContent = archived() ? 'Archived: read-only' : 'Viewer: read-only';
 }
 
+// Creating a board stays a direct call (the page opens the board by its server id), so not offline.
 async function newBoard() {
+  if (state.offline) return;
   const name = await askName('New board', '', 'Create');
   if (!name) return;
   try {
@@ -65,22 +72,15 @@ async function newBoard() {
   } catch (e) { showMessage(`The board was not created: ${e.message}`); }
 }
 
-async function patchBoard(body) {
-  try {
-    state.board = await api('PATCH', `/boards/${enc(state.boardId)}`, body, { 'Idempotency-Key': crypto.randomUUID() });
-    state.boards = state.boards.map(b => (b.id === state.board.id ? state.board : b));
-    hooks.render();
-  } catch (e) { showMessage(`The board was not changed: ${e.message}`); }
-}
-
 function wireHeader() {
   $('#board-picker').addEventListener('change', e => { location.hash = e.target.value; leave(); });
   $('#new-board').addEventListener('click', newBoard);
   $('#rename-board').addEventListener('click', async () => {
-    const name = await askName('Rename the board', state.board.name);
-    if (name && name !== state.board.name) patchBoard({ name });
+    const current = shownBoard()?.name;
+    const name = await askName('Rename the board', current);
+    if (name && name !== current) updateBoard({ name });
   });
-  $('#archive-board').addEventListener('click', () => patchBoard({ archived: !state.board.archived }));
+  $('#archive-board').addEventListener('click', () => updateBoard({ archived: !archived() }));
   $('#members-button').addEventListener('click', openMembers);
   $('#activity-button').addEventListener('click', openActivity);
   $('#signout').addEventListener('click', signOut);

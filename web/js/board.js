@@ -1,7 +1,7 @@
 // The board: lists and cards, drag and drop (cards and lists), the keyboard, in-place edits.
 
 import { $, state, el, canEdit, memberName, showMessage } from './state.js';
-import { displayed, inList } from './model.js';
+import { displayed, inList, shownLabels } from './model.js';
 import { create, update, move, remove, createList, renameList, moveList, deleteList } from './mutations.js';
 import { askName, ask } from './dialogs.js';
 import { openDetail } from './detail.js';
@@ -136,9 +136,10 @@ function dropIndex(items, at, draggedId, axis) {
 
 function chips(task) {
   const row = el('div', { className: 'chips' });
+  const labels = shownLabels();
   for (const id of task.labelIds || []) {
-    const label = state.labels.find(l => l.id === id);
-    if (label) row.append(el('span', { className: 'label', textContent: label.name, style: `background:${label.color}` }));
+    const label = labels.find(l => l.id === id);
+    if (label) row.append(el('span', { className: 'label' + (label.pending ? ' pending' : ''), textContent: label.name, style: `background:${label.color}` }));
   }
   if (task.dueAt) {
     const due = new Date(task.dueAt);

@@ -1,9 +1,8 @@
 // The card detail panel: title, description, assignees, labels and due date.
 
-import { $, state, el, canEdit, showMessage } from './state.js';
-import { api, enc } from './api.js';
-import { displayed } from './model.js';
-import { update } from './mutations.js';
+import { $, state, el, canEdit } from './state.js';
+import { displayed, shownLabels } from './model.js';
+import { update, createLabel } from './mutations.js';
 
 const panel = $('#detail');
 let shown = null; // { taskId, version, dirty }
@@ -73,7 +72,7 @@ function build(task) {
 
 function labelsField(task, editable) {
   const set = el('fieldset', { className: 'labels' }, el('legend', { textContent: 'Labels' }));
-  for (const l of state.labels) set.append(checkbox('labelIds', l.id, (task.labelIds || []).includes(l.id), l.name, l.color, !editable));
+  for (const l of shownLabels()) set.append(checkbox('labelIds', l.id, (task.labelIds || []).includes(l.id), l.name, l.color, !editable));
   if (editable) {
     const name = el('input', { placeholder: 'New label', maxLength: 50, className: 'label-name' });
     name.setAttribute('aria-label', 'New label name');
@@ -81,14 +80,17 @@ function labelsField(task, editable) {
     color.setAttribute('aria-label', 'New label colour');
     const add = el('button', { type: 'button', textContent: 'Add label' });
     const row = el('div', { className: 'new-label' }, name, color, add);
-    add.addEventListener('click', async () => {
-      try {
-        const label = await api('POST', `/boards/${enc(state.boardId)}/labels`, { name: name.value.trim(), color: color.value.toLowerCase() });
-        // A label made from a card goes on that card (saved with the rest). The panel is
-        // not rebuilt while the user edits it, so the new label is added here.
-        set.insertBefore(checkbox('labelIds', label.id, true, label.name, label.color, false), row);
-        name.value = '';
-      } catch (err) { showMessage(`The label was refused: ${err.message}`); }
+    add.addEventListener('click', () => {
+      // The label is queued (shown at once, with a client-side id); a card update saved
+      // after it is queued behind it and sent with the server's id. A label made from a
+      // card goes on that card; the panel is not rebuilt while edited, so it is added here.
+      const id = createLabel(name.value, color.value.toLowerCase());
+      if (!id) return;
+      const box = checkbox('labelIds', id, true, name.value.trim(), color.value.toLowerCase(), false);
+      box.classList.add('pending');
+      set.insertBefore(box, row);
+      name.value = '';
+      shown.dirty = true;
     });
     set.append(row);
   }

@@ -26,6 +26,11 @@ export function updateStatus() {
   const badge = $('#status');
   badge.dataset.state = s;
   badge.textContent = s;
+  // A new board is created directly (the page opens it by the server's id): not while offline.
+  for (const b of document.querySelectorAll('#new-board, #empty-new-board')) {
+    b.disabled = state.offline;
+    b.title = state.offline ? 'Offline: a new board needs the server (it gives the board its id)' : '';
+  }
 }
 
 export function connectEvents() {

@@ -107,6 +107,35 @@ export function displayed() {
   return model;
 }
 
+/// The open board as shown: a pending rename or (un)archive on top of the server's.
+export function shownBoard() {
+  let board = state.board && { ...state.board };
+  for (const op of state.queue) if (op.kind === 'board-update' && board) board = { ...board, ...op.changes, pending: true };
+  return board;
+}
+
+/// The members as shown: pending invitations, role changes and removals on top of the server's.
+export function shownMembers() {
+  let members = state.members.map(m => ({ ...m }));
+  for (const op of state.queue) {
+    const m = members.find(x => x.userId === op.userId);
+    if (op.kind === 'member-add' && !members.some(x => x.username.toLowerCase() === op.username.toLowerCase())) {
+      members.push({ userId: op.tempId, username: op.username, name: op.username, role: op.role, pending: true });
+    } else if (op.kind === 'member-role' && m) Object.assign(m, { role: op.role, pending: true });
+    else if (op.kind === 'member-remove') members = members.filter(x => x.userId !== op.userId);
+  }
+  return members;
+}
+
+/// The labels as shown: pending creations (with their client-side ids) among the server's.
+export function shownLabels() {
+  const labels = state.labels.map(l => ({ ...l }));
+  for (const op of state.queue) {
+    if (op.kind === 'label-create') labels.push({ id: op.tempId, name: op.name, color: op.color, pending: true });
+  }
+  return labels.sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export async function loadBoard() {
   const id = enc(state.boardId);
   const [board, members, labels] = await Promise.all([

@@ -20,7 +20,14 @@ function describe(op) {
     create: `Creating “${op.title}”`, update: 'Your edit', move: 'Your move', delete: 'Your delete',
     'list-create': `Adding the list “${op.name}”`, 'list-rename': 'Renaming the list', 'list-move': 'Moving the list',
     'list-delete': 'Deleting the list',
+    'board-update': boardChange(op.changes), 'member-add': `Inviting @${op.username}`,
+    'member-role': 'The role change', 'member-remove': 'Removing the member', 'label-create': `The label “${op.name}”`,
   }[op.kind];
+}
+
+function boardChange(changes = {}) {
+  if (changes.name !== undefined) return `Renaming the board to “${changes.name}”`;
+  return changes.archived ? 'Archiving the board' : 'Unarchiving the board';
 }
 
 function send(op) {
@@ -28,18 +35,39 @@ function send(op) {
   if (['update', 'move', 'delete'].includes(op.kind)) headers['If-Match'] = `"${op.version}"`;
   const path = `/tasks/${enc(op.taskId)}`;
   const list = `/lists/${enc(op.listId)}`;
+  const board = `/boards/${enc(state.boardId)}`;
+  const member = `${board}/members/${enc(op.userId)}`;
   switch (op.kind) {
     case 'create': return api('POST', '/tasks', { title: op.title, listId: op.listId, position: op.position }, headers);
     case 'update': return api('PATCH', path, changesOf(op), headers);
     case 'move': return api('PATCH', `${path}/move`, { listId: op.listId, position: op.position }, headers);
     case 'delete': return api('DELETE', path, undefined, headers);
-    case 'list-create': return api('POST', `/boards/${enc(state.boardId)}/lists`, { name: op.name, position: op.position }, headers);
+    case 'list-create': return api('POST', `${board}/lists`, { name: op.name, position: op.position }, headers);
     case 'list-rename': return api('PATCH', list, { name: op.name }, headers);
     case 'list-move': return api('PATCH', `${list}/move`, { position: op.position }, headers);
     case 'list-delete':
       return api('DELETE', op.moveTasksTo ? `${list}?moveTasksTo=${enc(op.moveTasksTo)}` : list, undefined, headers);
+    case 'board-update': return api('PATCH', board, op.changes, headers);
+    case 'member-add': return api('POST', `${board}/members`, { username: op.username, role: op.role }, headers);
+    case 'member-role': return api('PATCH', member, { role: op.role }, headers);
+    case 'member-remove': return api('DELETE', member, undefined, headers);
+    case 'label-create': return api('POST', `${board}/labels`, { name: op.name, color: op.color }, headers);
   }
   return Promise.resolve();
+}
+
+const TASK_KINDS = ['create', 'update', 'move', 'delete'];
+
+// Client-side label id → the server's (null: refused), for card updates saved after the answer.
+const relabeled = new Map();
+
+/// Replaces a pending label's client-side id in the queued card updates (or drops it when refused).
+function relabel(tempId, id) {
+  relabeled.set(tempId, id ?? null);
+  for (const o of state.queue) {
+    const ids = o.kind === 'update' && o.changes?.labelIds;
+    if (ids && ids.includes(tempId)) o.changes.labelIds = id ? ids.map(x => (x === tempId ? id : x)) : ids.filter(x => x !== tempId);
+  }
 }
 
 /// Sends pending mutations in order. A refused one is rolled back with a message;
@@ -51,17 +79,22 @@ export async function pump() {
     for (const op of [...state.queue]) {
       if (op.acked) continue;
       try {
-        await send(op);
+        const answer = await send(op);
         op.acked = true;
+        // A label made from a card: the card's queued update now names the server's id.
+        if (op.kind === 'label-create') relabel(op.tempId, answer?.id);
         saveQueue();
       } catch (e) {
         if (!(e instanceof ApiError)) break;
         state.queue = state.queue.filter(o => o !== op);
+        if (op.kind === 'label-create') relabel(op.tempId, undefined);
         saveQueue();
-        const conflict = e.status === 412 || (e.status === 409 && !op.kind.startsWith('list-'));
-        showMessage(conflict
+        const conflict = e.status === 412 || (e.status === 409 && TASK_KINDS.includes(op.kind));
+        const text = conflict
           ? `${describe(op)} was not saved: someone changed this task first. Showing the latest version.`
-          : `${describe(op)} was refused: ${e.message}`);
+          : `${describe(op)} was refused: ${e.message}`;
+        showMessage(text);
+        hooks.refused(op, text);
         if (conflict) await loadBoard().catch(() => {});
       }
     }
@@ -83,6 +116,7 @@ function versionOf(taskId) { return displayed().tasks.get(taskId)?.version ?? 0;
 /// `version` is the one the user saw when the edit began: if anyone changed the task
 /// since, the server refuses the edit instead of losing their change.
 export function update(taskId, changes, version) {
+  if (changes.labelIds) changes.labelIds = changes.labelIds.map(id => (relabeled.has(id) ? relabeled.get(id) : id)).filter(Boolean);
   mutate({ kind: 'update', taskId, changes, version });
 }
 
@@ -110,4 +144,30 @@ export function moveList(listId, position) {
 
 export function deleteList(listId, moveTasksTo) {
   mutate({ kind: 'list-delete', listId, moveTasksTo: moveTasksTo || undefined });
+}
+
+/// A rename (`{ name }`) or (un)archive (`{ archived }`) of the open board.
+export function updateBoard(changes) {
+  mutate({ kind: 'board-update', changes });
+}
+
+export function addMember(username, role) {
+  if (!username.trim()) { showMessage('An invitation needs a username.'); return; }
+  mutate({ kind: 'member-add', username: username.trim(), role, tempId: `pending-${crypto.randomUUID()}` });
+}
+
+export function changeRole(userId, role) {
+  mutate({ kind: 'member-role', userId, role });
+}
+
+export function removeMember(userId) {
+  mutate({ kind: 'member-remove', userId });
+}
+
+/// Queues a label and returns its client-side id (a card update queued after it is sent with the server's id).
+export function createLabel(name, color) {
+  if (!name.trim()) { showMessage('A label needs a name.'); return null; }
+  const tempId = `pending-${crypto.randomUUID()}`;
+  mutate({ kind: 'label-create', name: name.trim(), color, tempId });
+  return tempId;
 }

@@ -30,6 +30,7 @@ export const hooks = {
   changed: () => {},    // after any event: panels refresh what they show
   revoked: () => {},    // the server ended this identity's streams
   boardGone: () => {},  // the open board was deleted, or this user removed from it
+  refused: () => {},    // (op, text): the server refused a queued mutation (it was rolled back)
 };
 
 export function role() {
@@ -39,7 +40,13 @@ export function role() {
 /// Owners and editors change the board; viewers (and everyone on an archived board) only read it.
 export function canEdit() {
   const r = role();
-  return (r === 'owner' || r === 'editor') && !state.board?.archived;
+  return (r === 'owner' || r === 'editor') && !archived();
+}
+
+/// Whether the open board is archived, counting this browser's pending (un)archive.
+export function archived() {
+  const pending = state.queue.filter(op => op.kind === 'board-update' && op.changes?.archived !== undefined).at(-1);
+  return pending ? pending.changes.archived : !!state.board?.archived;
 }
 
 export function isOwner() { return role() === 'owner'; }
