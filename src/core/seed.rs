@@ -83,8 +83,9 @@ pub struct Seeded {
 /// not there yet, the demo boards and users. A database that has them is left alone;
 /// so is one where a demo username was taken by a real account.
 pub async fn seed(store: &dyn Store, demo: bool) -> Result<Seeded> {
-    // Hashed before the transaction opens, in parallel, off the runtime's workers.
-    let hashes = if demo {
+    // Hashed before the transaction opens, in parallel, off the runtime's workers, and
+    // only when some demo user will need one: argon2 costs ~19 MiB and tens of ms each.
+    let hashes = if demo && needs_demo_passwords(store).await? {
         let jobs = DEMO_USERS
             .iter()
             .map(|(_, _, pw)| hash_password_blocking((*pw).to_owned()));
@@ -119,6 +120,21 @@ pub async fn seed(store: &dyn Store, demo: bool) -> Result<Seeded> {
     }
     tx.commit().await?;
     Ok(seeded)
+}
+
+/// Whether seeding the demo would set any password: the demo is not there yet, or a
+/// demo user has none.
+async fn needs_demo_passwords(store: &dyn Store) -> Result<bool> {
+    let mut tx = store.read().await?;
+    if !demo_present(tx.as_mut()).await? {
+        return Ok(true);
+    }
+    for (id, _, _) in DEMO_USERS {
+        if matches!(tx.user_by_username(id).await?, Some((user, None)) if user.id == *id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A database made before accounts had passwords holds the demo users without one:
