@@ -272,10 +272,14 @@ impl Subscription {
                 }
                 continue;
             }
+            // Live first: when an event is ready the revocation watch is not polled, so a
+            // delivery does not register in (and leave) the credential's waiter list,
+            // which every stream of that credential shares. A revocation is still seen
+            // at once: by `take_revoked` at the top of the next call, or here when idle.
             let next = tokio::select! {
                 biased;
-                () = revoked(&mut self.revoked) => continue,
                 next = self.live.next() => next,
+                () = revoked(&mut self.revoked) => continue,
             };
             match next {
                 None => return Ok(None),
