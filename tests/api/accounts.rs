@@ -132,17 +132,7 @@ async fn signup_login_me_tokens_and_revocation() {
 async fn another_users_token_id_is_not_found_and_stays_valid() {
     let app = spawn_app().await;
     let dana = token_of(signup(&app, "dana", "dana-pw-123").await).await;
-    let created: Value = app
-        .http
-        .post(app.url("/me/tokens"))
-        .bearer_auth(&dana)
-        .json(&json!({"name": "laptop"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app.create_token(&dana, "laptop").await;
     let id = created["apiToken"]["id"].as_str().unwrap();
     let resp = app
         .request(Method::DELETE, &format!("/me/tokens/{id}"), Some("bob"))
@@ -450,17 +440,7 @@ async fn the_database_holds_no_plaintext_password_session_or_token() {
     let password = "Plain-Text-Password-42";
     let signup_token = token_of(signup(&app, "dana", password).await).await;
     let session = token_of(login(&app, "dana", password).await).await;
-    let created: Value = app
-        .http
-        .post(app.url("/me/tokens"))
-        .bearer_auth(&session)
-        .json(&json!({"name": "ci"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app.create_token(&session, "ci").await;
     let token = created["token"].as_str().unwrap().to_owned();
     assert_eq!(get_as(&app, "/me", &token).await.status(), StatusCode::OK);
 

@@ -119,6 +119,20 @@ impl TestApp {
         self.tokens.insert(id.into(), session.secret);
     }
 
+    /// A personal API token made with `bearer` (a session): `{"apiToken","token"}`.
+    pub async fn create_token(&self, bearer: &str, name: &str) -> Value {
+        let resp = self
+            .http
+            .post(self.url("/me/tokens"))
+            .bearer_auth(bearer)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
     /// A JSON request as `user` (None: no token).
     pub async fn send_as(&self, user: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Response {
         let mut req = self.request(method, path, user);

@@ -94,17 +94,7 @@ async fn signing_out_ends_the_sessions_sse_stream_with_revoked() {
 async fn revoking_a_token_closes_its_websocket_with_4401() {
     let app = spawn_app().await;
     let (session, _) = session(&app, "bob").await;
-    let created: Value = app
-        .http
-        .post(app.url("/me/tokens"))
-        .bearer_auth(&session)
-        .json(&json!({"name": "script"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app.create_token(&session, "script").await;
     let (token, id) = (
         created["token"].as_str().unwrap(),
         created["apiToken"]["id"].as_str().unwrap(),
