@@ -329,9 +329,8 @@ async fn a_long_poll_woken_by_the_deletion_gets_board_deleted_then_404() {
         .request(Method::GET, "/boards/board-1/poll?after=0&timeout=10", Some("bob"))
         .send();
     let waiting = tokio::spawn(poll);
-    // As in poll.rs: give the poll time to be waiting (a delete before it would make
-    // it a plain 404, and this test fail).
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The poll must be waiting: a delete before it would make it a plain 404.
+    app.streams_open("bob", 1).await;
     let resp = app
         .send_as(Some("alice"), Method::DELETE, "/boards/board-1", None)
         .await;

@@ -119,6 +119,20 @@ impl TestApp {
         self.tokens.insert(id.into(), session.secret);
     }
 
+    /// Waits until `n` streams (SSE, WebSocket, gRPC, long polls) opened with `user`'s
+    /// token are open: registered, so whatever happens next reaches them.
+    pub async fn streams_open(&self, user: &str, n: usize) {
+        let actor = self.state.auth.actor(Some(self.token(user))).await.unwrap();
+        let credential = actor.credential_id.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while self.state.core.streams_of_credential(&credential) < n {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the streams are open");
+    }
+
     /// A personal API token made with `bearer` (a session): `{"apiToken","token"}`.
     pub async fn create_token(&self, bearer: &str, name: &str) -> Value {
         let resp = self

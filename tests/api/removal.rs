@@ -26,20 +26,6 @@ async fn remove_bob(app: &TestApp) {
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 }
 
-/// Waits until `n` streams watch bob's session: they are open, so the removal cannot
-/// slip in before them.
-async fn bob_streams(app: &TestApp, n: usize) {
-    let actor = app.state.auth.actor(Some(app.token("bob"))).await.unwrap();
-    let credential = actor.credential_id.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), async {
-        while app.state.core.streams_of_credential(&credential) < n {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("bob's streams are open");
-}
-
 #[tokio::test]
 async fn a_removed_members_sse_stream_gets_the_removal_then_revoked_and_ends() {
     let app = spawn_app().await;
@@ -129,7 +115,7 @@ async fn a_removed_members_grpc_subscribe_ends_with_permission_denied() {
     req.metadata_mut()
         .insert("authorization", format!("Bearer {}", app.token("bob")).parse().unwrap());
     let mut stream = client.subscribe(req).await.unwrap().into_inner();
-    bob_streams(&app, 1).await;
+    app.streams_open("bob", 1).await;
 
     remove_bob(&app).await;
     let removal = tokio::time::timeout(WITHIN, stream.message())
@@ -169,7 +155,7 @@ async fn a_removed_members_long_poll_is_answered_with_the_removal_then_404() {
         )
         .send();
     let poll = tokio::spawn(poll);
-    bob_streams(&app, 1).await;
+    app.streams_open("bob", 1).await;
 
     remove_bob(&app).await;
     // Whatever happens on the board next is not bob's to see.
