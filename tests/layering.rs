@@ -20,7 +20,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("core", &["bus", "proto", "store", "time"]),
     ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
-    ("presence", &["proto", "wire"]),
+    ("presence", &["proto", "store", "wire"]),
     ("app", &["auth", "config", "core", "presence"]),
     (
         "gateway",

@@ -121,6 +121,8 @@ impl From<crate::store::Error> for Error {
         match e {
             Store::InvalidUrl { .. } | Store::Unsupported { .. } => Error::invalid("databaseUrl", e.to_string()),
             Store::Sqlite(_)
+            | Store::Postgres(_)
+            | Store::PostgresMigrate(_)
             | Store::Decode(_)
             | Store::SchemaTooNew { .. }
             | Store::NoWal { .. }

@@ -15,6 +15,10 @@ pub enum Error {
     Unsupported { backend: &'static str },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+    #[error(transparent)]
+    PostgresMigrate(#[from] sqlx::migrate::MigrateError),
     /// A stored row (an event, a remembered response) that does not decode.
     #[error(transparent)]
     Decode(#[from] prost::DecodeError),

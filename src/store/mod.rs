@@ -4,7 +4,9 @@
 //! default; a PostgreSQL backend slots in by implementing the same two traits.
 //! Failures are [`Error`]s of the store's own; core decides what each means to a client.
 
+pub mod cluster;
 mod error;
+pub mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -34,6 +36,11 @@ pub trait Store: Send + Sync + 'static {
     /// A read-write transaction. Write transactions touching the same board never
     /// interleave, so a board's seq and its list orders stay consistent.
     async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// The other instances sharing this database; `None` when there can be none (the
+    /// embedded SQLite store belongs to one process).
+    fn cluster(&self) -> Option<std::sync::Arc<dyn cluster::Cluster>> {
+        None
+    }
 }
 
 /// A mutation's first outcome, kept under its (actor, request id).
@@ -105,6 +112,9 @@ pub trait Tx: Send {
     /// The ids of a list's tasks in order.
     async fn task_order(&mut self, list_id: &str) -> Result<Vec<String>>;
     async fn last_seq(&mut self, board_id: &str) -> Result<u64>;
+    /// The last seq of each of these boards that exists, in no particular order (the
+    /// cross-instance sweep compares them with what it has delivered).
+    async fn last_seqs(&mut self, board_ids: &[String]) -> Result<Vec<(String, u64)>>;
     /// Up to `limit` events of a board's log with seq > `after`, in seq order.
     async fn events_after(&mut self, board_id: &str, after: u64, limit: u32) -> Result<Vec<BoardEvent>>;
 

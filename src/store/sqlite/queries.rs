@@ -226,6 +226,17 @@ impl Tx for SqliteTx {
         Ok(u64_of(seq.unwrap_or_default()))
     }
 
+    async fn last_seqs(&mut self, board_ids: &[String]) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::with_capacity(board_ids.len());
+        for id in board_ids {
+            let seq: Option<i64> = self.first("SELECT last_seq FROM boards WHERE id = ?", [id], |r| r.get(0))?;
+            if let Some(seq) = seq {
+                out.push((id.clone(), u64_of(seq)));
+            }
+        }
+        Ok(out)
+    }
+
     async fn events_after(&mut self, board_id: &str, after: u64, limit: u32) -> Result<Vec<BoardEvent>> {
         let bodies: Vec<Vec<u8>> = self.all(
             "SELECT body FROM events WHERE board_id = ? AND seq > ? ORDER BY seq LIMIT ?",
