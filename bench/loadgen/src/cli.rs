@@ -17,6 +17,9 @@ pub enum Command {
     Fanout(Fanout),
     /// Task creations per second (or latency at a fixed rate) on boardcast.
     Writes(Writes),
+    /// Several instances on one database: exactly-once, in-order delivery while
+    /// streams are cut and resumed on another instance.
+    Soak(Soak),
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum, serde::Serialize)]
@@ -52,6 +55,13 @@ pub struct Fanout {
     /// Events per second; 0 publishes back to back.
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
+    /// Where events are published (default: `--addr`): another instance on the same
+    /// database measures cross-instance delivery.
+    #[arg(long)]
+    pub publish_addr: Option<String>,
+    /// Keep-alive connections publishing at once (numbers from one counter).
+    #[arg(long, default_value_t = 1)]
+    pub publishers: usize,
     /// Approximate size of each published message in bytes.
     #[arg(long, default_value_t = 200)]
     pub size: usize,
@@ -80,8 +90,10 @@ pub struct Fanout {
 
 #[derive(clap::Args)]
 pub struct Writes {
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    pub addr: String,
+    /// The server, or several instances comma-separated (writer `w` writes to the
+    /// `w mod n`th).
+    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:3000")]
+    pub addr: Vec<String>,
     #[arg(long, value_enum, default_value = "rest")]
     pub via: Via,
     #[arg(long, default_value_t = 20_000)]
@@ -101,4 +113,34 @@ pub struct Writes {
 pub enum Via {
     Rest,
     Grpc,
+}
+
+#[derive(clap::Args)]
+pub struct Soak {
+    /// The instances, comma-separated; writers and streams are spread over them.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub addrs: Vec<String>,
+    /// A user token: the boards are made in this user's name.
+    #[arg(long)]
+    pub token: String,
+    #[arg(long, default_value_t = 20)]
+    pub boards: usize,
+    /// Tasks created in all (one event each), round-robin over the boards.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    #[arg(long, default_value_t = 1000)]
+    pub subscribers: usize,
+    #[arg(long, default_value_t = 64)]
+    pub writers: usize,
+    /// Streams cut (each resumes on the next instance).
+    #[arg(long, default_value_t = 2000)]
+    pub cycles: usize,
+    /// Time between two cuts.
+    #[arg(long, default_value_t = 10)]
+    pub cycle_ms: u64,
+    /// How long to wait, after the last write, for every stream to catch up.
+    #[arg(long, default_value_t = 60)]
+    pub drain_secs: u64,
+    #[arg(long)]
+    pub json: bool,
 }

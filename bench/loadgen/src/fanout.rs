@@ -4,7 +4,7 @@
 
 use std::error::Error;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use boardcast::proto::v1::CreateTaskRequest;
@@ -120,24 +120,63 @@ async fn wait_settled(shared: &Shared, subscribers: usize, started: Instant) {
     }
 }
 
-/// Publishes every event over one keep-alive connection; returns when publishing
-/// started and how long it took.
+/// Publishes every event over `--publishers` keep-alive connections to the publish
+/// address (default: the subscribers' server), taking numbers from one counter, so a
+/// rate above one connection's round trip holds; returns when publishing started and
+/// how long it took.
 async fn publish(args: &Fanout) -> Result<(Instant, f64), Box<dyn Error>> {
-    let mut http = Http::connect(&args.addr).await?;
+    let addr = args.publish_addr.clone().unwrap_or_else(|| args.addr.clone());
+    let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let pace = Pace::new(start, args.rate);
-    for i in 0..args.events {
-        pace.wait(i).await;
-        let status = publish_one(&mut http, args, message(i, args.size)).await?;
-        if !(200..300).contains(&status) {
-            return Err(format!("publish {i} answered {status}").into());
-        }
+    let mut publishers = Vec::new();
+    for _ in 0..args.publishers.max(1) {
+        let mut http = Http::connect(&addr).await?;
+        let next = next.clone();
+        let args = PublishArgs::of(args);
+        publishers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= args.events {
+                    return Ok::<_, String>(());
+                }
+                pace.wait(i).await;
+                let status = publish_one(&mut http, &args, message(i, args.size))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !(200..300).contains(&status) {
+                    return Err(format!("publish {i} answered {status}"));
+                }
+            }
+        }));
+    }
+    for p in publishers {
+        p.await??;
     }
     Ok((start, start.elapsed().as_secs_f64()))
 }
 
+/// What a publisher needs of the arguments (owned, for its task).
+struct PublishArgs {
+    target: Target,
+    token: Option<String>,
+    events: usize,
+    size: usize,
+}
+
+impl PublishArgs {
+    fn of(args: &Fanout) -> Self {
+        PublishArgs {
+            target: args.target,
+            token: args.token.clone(),
+            events: args.events,
+            size: args.size,
+        }
+    }
+}
+
 /// One event: a task created on boardcast (the mark in its title), a message on nchan.
-async fn publish_one(http: &mut Http, args: &Fanout, msg: String) -> Result<u16, Box<dyn Error>> {
+async fn publish_one(http: &mut Http, args: &PublishArgs, msg: String) -> Result<u16, Box<dyn Error>> {
     let status = match args.target {
         Target::Boardcast => {
             let body = serde_json::to_string(&CreateTaskRequest {

@@ -40,6 +40,17 @@ impl Http {
 
     /// Sends a request and returns the response status (bodies are read and dropped).
     pub async fn request(&mut self, method: &str, path: &str, headers: &str, body: &[u8]) -> std::io::Result<u16> {
+        Ok(self.exchange(method, path, headers, body).await?.0)
+    }
+
+    /// Sends a request and returns the response status and body.
+    pub async fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n{headers}\r\n",
             self.host,
@@ -50,8 +61,8 @@ impl Http {
         self.response().await
     }
 
-    /// Reads one response, head and `Content-Length` body, and returns its status.
-    async fn response(&mut self) -> std::io::Result<u16> {
+    /// Reads one response, head and `Content-Length` body, and returns its status and body.
+    async fn response(&mut self) -> std::io::Result<(u16, Vec<u8>)> {
         let mut got = Vec::new();
         loop {
             let n = self.stream.read(&mut self.buf).await?;
@@ -74,7 +85,8 @@ impl Http {
                     }
                     got.extend_from_slice(&self.buf[..n]);
                 }
-                return Ok(status);
+                let body = got.get(end + 4..end + 4 + len).unwrap_or_default().to_vec();
+                return Ok((status, body));
             }
         }
     }

@@ -5,7 +5,8 @@
 //! deliveries per second, publish-to-receive latency (p50/p90/p99/max), lost and
 //! duplicated deliveries, and the server's resident memory per idle connection (from
 //! /proc). `loadgen writes` measures task creations per second through REST or gRPC,
-//! or the latency at a fixed rate.
+//! or the latency at a fixed rate. `loadgen soak` checks several instances on one
+//! database for exactly-once, in-order delivery while streams move between them.
 //!
 //! Every published message carries `lg <index> <send time in µs>` (in the task title
 //! for boardcast, in the body for nchan), padded to `--size` bytes; subscribers find it
@@ -17,6 +18,7 @@ mod http;
 mod marks;
 mod pace;
 mod report;
+mod soak;
 mod subscriber;
 mod writes;
 
@@ -29,5 +31,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::Fanout(args) => fanout::fanout(&args).await,
         Command::Writes(args) => writes::writes(&args).await,
+        Command::Soak(args) => soak::soak(&args).await,
     }
 }

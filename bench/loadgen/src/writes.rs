@@ -19,13 +19,13 @@ pub async fn writes(args: &Writes) -> Result<(), Box<dyn Error>> {
     let start = Instant::now();
     let pace = Pace::new(start, args.rate);
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency.max(1) {
+    for w in 0..args.concurrency.max(1) {
         let writer = Writer {
             next: next.clone(),
             count: args.count,
             pace,
         };
-        let (via, addr) = (args.via, args.addr.clone());
+        let (via, addr) = (args.via, args.addr[w % args.addr.len()].clone());
         tasks.push(tokio::spawn(async move { writer.run(via, &addr).await }));
     }
     let mut lat = Vec::new();
