@@ -180,6 +180,9 @@ async fn write_all(args: &Soak, boards: &Arc<Vec<Board>>, auth: &str) -> Result<
 
 /// Cuts `cycles` streams, one every `every`, chosen at random.
 async fn chaos(subs: Vec<Arc<Sub>>, cycles: usize, every: Duration) {
+    if subs.is_empty() {
+        return;
+    }
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
