@@ -94,6 +94,9 @@ pub async fn seed(store: &dyn Store, demo: bool) -> Result<Seeded> {
         Vec::new()
     };
     let mut tx = store.write().await?;
+    // Seeding is a request of the system's own: instances starting together on one
+    // empty database take turns here, and the later ones find the seed in place.
+    tx.lock_request("", "seed").await?;
     let mut seeded = Seeded::default();
     if tx.user(GUEST_ID).await?.is_none() {
         let guest = User {
@@ -244,5 +247,25 @@ mod tests {
         assert!(crate::core::secrets::verify_password("alice-demo-pw", &alice));
         let (_, bob) = tx.user_by_username("bob").await.unwrap().unwrap();
         assert_eq!(bob.as_deref(), Some("bob's own"));
+    }
+
+    #[tokio::test]
+    async fn instances_starting_together_on_an_empty_database_seed_it_once() {
+        let Some(url) = crate::store::postgres::scratch::test_database().await else {
+            return;
+        };
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(crate::store::connect(&url).await.unwrap());
+        }
+        let seeded = futures_util::future::join_all(stores.iter().map(|s| seed(s.as_ref(), true))).await;
+        let seeded: Vec<Seeded> = seeded.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            seeded.iter().filter(|s| s.demo).count(),
+            1,
+            "one of them seeded the demo: {seeded:?}"
+        );
+        let mut tx = stores[0].read().await.unwrap();
+        assert_eq!(tx.boards_of("alice").await.unwrap().len(), 2);
     }
 }

@@ -57,7 +57,10 @@ struct SoakReport {
 }
 
 pub async fn soak(args: &Soak) -> Result<(), Box<dyn Error>> {
-    let auth = format!("Authorization: Bearer {}\r\nContent-Type: application/json\r\n", args.token);
+    let auth = format!(
+        "Authorization: Bearer {}\r\nContent-Type: application/json\r\n",
+        args.token
+    );
     let boards = Arc::new(make_boards(args, &auth).await?);
     let (stop_tx, stop) = watch::channel(false);
     let subs: Vec<Arc<Sub>> = (0..args.subscribers)
@@ -116,8 +119,17 @@ async fn make_boards(args: &Soak, auth: &str) -> Result<Vec<Board>, Box<dyn Erro
     let mut boards = Vec::new();
     for i in 0..args.boards.max(1) {
         let board = created_id(&mut http, "/boards", &format!(r#"{{"name":"soak {i}"}}"#), auth).await?;
-        let list = created_id(&mut http, &format!("/boards/{board}/lists"), r#"{"name":"tasks"}"#, auth).await?;
-        boards.push(Board { id: board, list_id: list });
+        let list = created_id(
+            &mut http,
+            &format!("/boards/{board}/lists"),
+            r#"{"name":"tasks"}"#,
+            auth,
+        )
+        .await?;
+        boards.push(Board {
+            id: board,
+            list_id: list,
+        });
     }
     Ok(boards)
 }
@@ -203,7 +215,9 @@ async fn final_seqs(args: &Soak, boards: &[Board], auth: &str) -> Result<Vec<u64
     let mut http = Http::connect(&args.addrs[args.addrs.len() - 1]).await?;
     let mut out = Vec::new();
     for board in boards {
-        let (status, body) = http.exchange("GET", &format!("/boards/{}", board.id), auth, b"").await?;
+        let (status, body) = http
+            .exchange("GET", &format!("/boards/{}", board.id), auth, b"")
+            .await?;
         if status != 200 {
             return Err(format!("reading board {} answered {status}", board.id).into());
         }
@@ -232,7 +246,14 @@ async fn drain_until_complete(subs: &[Arc<Sub>], finals: &[u64], limit: Duration
 
 /// One subscriber: follows its board on instance `k`, moving to the next instance
 /// each time it is cut (or its stream ends), resuming after its last seq.
-async fn follow(sub: Arc<Sub>, boards: &[Board], addrs: &[String], mut k: usize, token: &str, mut stop: watch::Receiver<bool>) {
+async fn follow(
+    sub: Arc<Sub>,
+    boards: &[Board],
+    addrs: &[String],
+    mut k: usize,
+    token: &str,
+    mut stop: watch::Receiver<bool>,
+) {
     let board = &boards[sub.board].id;
     loop {
         let addr = &addrs[k % addrs.len()];
@@ -270,9 +291,13 @@ async fn stream(sub: &Sub, addr: &str, board: &str, token: &str) -> std::io::Res
         }
         pending.extend_from_slice(&buf[..n]);
         if !head_done {
-            let Some(end) = memchr::memmem::find(&pending, b"\r\n\r\n") else { continue };
+            let Some(end) = memchr::memmem::find(&pending, b"\r\n\r\n") else {
+                continue;
+            };
             if !pending.starts_with(b"HTTP/1.1 200") && !pending.starts_with(b"HTTP/1.0 200") {
-                return Err(std::io::Error::other(String::from_utf8_lossy(&pending[..end]).into_owned()));
+                return Err(std::io::Error::other(
+                    String::from_utf8_lossy(&pending[..end]).into_owned(),
+                ));
             }
             pending.drain(..end + 4);
             head_done = true;
