@@ -12,6 +12,8 @@
 //! - `remote`: the merge rules for what other instances say (signals, snapshots);
 //! - `link`: the cluster task (lease, viewer writes, signals, reconciliation).
 
+#[cfg(test)]
+mod cluster_tests;
 mod link;
 mod mailbox;
 mod remote;
