@@ -208,3 +208,28 @@ async fn a_dead_instance_leaves_by_its_lease_and_a_lost_lease_is_written_again()
         "{heard:?}"
     );
 }
+
+#[tokio::test]
+async fn a_viewer_that_could_not_be_written_is_written_at_a_later_period() {
+    let Some((url, pool)) = database().await else { return };
+    let (a, _) = instance(&url, &pool).await;
+    let (b, _) = instance(&url, &pool).await;
+    let (_, mut bob) = join(&b, 1, "bob");
+    until("a sees bob", || instances_with(&a, "bob") == 1).await;
+    // The viewers table is out of reach: alice's row cannot be written.
+    sqlx::query("ALTER TABLE viewers RENAME TO viewers_away")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, _alice) = join(&a, 1, "alice");
+    assert_eq!(
+        bob.rest(QUIET).await,
+        Vec::<String>::new(),
+        "not written, not announced"
+    );
+    sqlx::query("ALTER TABLE viewers_away RENAME TO viewers")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(bob.next().await, "user_joined alice");
+}

@@ -79,6 +79,7 @@ pub(super) fn start(presence: &Arc<Presence>) {
         told: HashMap::new(),
         leased: false,
         outage: false,
+        failed_now: false,
     };
     let task = tokio::spawn(worker.run(link.bells.clone()));
     *link.task.lock().expect("presence task lock") = Some(task);
@@ -93,6 +94,8 @@ struct Worker {
     leased: bool,
     /// The database failed and that was logged; logged again only once it is back.
     outage: bool,
+    /// Something failed in the current period.
+    failed_now: bool,
 }
 
 enum Wake {
@@ -123,13 +126,7 @@ impl Worker {
                     self.goodbye().await;
                     return;
                 }
-                Wake::Tick => {
-                    if self.renew(&presence).await {
-                        presence.take_refresh();
-                        self.flush(&presence).await;
-                        self.reconcile(&presence, presence.known_boards()).await;
-                    }
-                }
+                Wake::Tick => self.period(&presence).await,
                 Wake::Signal(None) => signals = None,
                 Wake::Signal(Some(signal)) => self.on_signal(&presence, signal).await,
                 Wake::Work if self.leased => {
@@ -141,6 +138,21 @@ impl Worker {
                 // outbox waits for the renewal.
                 Wake::Work => {}
             }
+        }
+    }
+
+    /// A renewal, then what waited for it, then a snapshot of every known board.
+    async fn period(&mut self, presence: &Presence) {
+        self.failed_now = false;
+        if self.renew(presence).await {
+            presence.take_refresh();
+            self.flush(presence).await;
+            self.reconcile(presence, presence.known_boards()).await;
+        }
+        // Over only when a whole period went through.
+        if self.outage && !self.failed_now {
+            self.outage = false;
+            tracing::info!("presence: the cluster's database answers again");
         }
     }
 
@@ -162,10 +174,6 @@ impl Worker {
                     presence.tell_all_again();
                 }
                 self.leased = true;
-                if self.outage {
-                    self.outage = false;
-                    tracing::info!("presence: the cluster's database answers again");
-                }
                 true
             }
             Err(e) => {
@@ -245,6 +253,7 @@ impl Worker {
     }
 
     fn failed(&mut self, what: &str, e: &crate::store::Error) {
+        self.failed_now = true;
         if !self.outage {
             self.outage = true;
             tracing::warn!(error = %e, "presence: {what} failed; retrying every {RENEW_EVERY:?}");

@@ -133,7 +133,7 @@ impl Presence {
         let room = rooms.entry(board_id.to_owned()).or_default();
         let first_here = room.members.is_empty();
         let first = !has_local(&room.members, &viewer.user_id);
-        let seen = room.sees(&viewer.user_id);
+        let seen = !first || room.remote.contains_key(&viewer.user_id);
         let previous = room.members.insert(
             conn,
             Member {
