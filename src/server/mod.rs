@@ -28,6 +28,7 @@ use crate::auth::Auth;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::core::{self, Core};
+use crate::presence::Presence;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -61,10 +62,12 @@ impl Application {
         if config.demo && guests {
             auth.mint_dev_sessions().await?;
         }
+        // Without a cluster (SQLite) the rooms are this process's alone.
+        let presence = Presence::new(core.store().cluster());
         let state = AppState {
             core,
             auth,
-            presence: Arc::default(),
+            presence,
             config: Arc::new(config),
         };
         let rest = crate::gateway::router(state.clone());
@@ -127,8 +130,8 @@ impl Application {
         Ok(())
     }
 
-    /// Serves until `shutdown` completes, then ends every stream (by closing the bus)
-    /// and waits for in-flight requests to finish. Also stops, with an error, if the
+    /// Serves until `shutdown` completes, then ends every stream (by closing the bus),
+    /// waits for in-flight requests to finish, and leaves the cluster if there is one. Also stops, with an error, if the
     /// bus's fan-out thread dies: every stream would stay open and never get another
     /// event, so the process exits non-zero for its supervisor to restart it.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
@@ -151,7 +154,10 @@ impl Application {
                 Err(e) => Err(std::io::Error::other(e)),
             }
         };
-        serve::run(self.listener, self.app, self.settings, shutdown).await
+        let presence = self.state.presence.clone();
+        let served = serve::run(self.listener, self.app, self.settings, shutdown).await;
+        presence.leave_cluster().await;
+        served
     }
 }
 

@@ -16,12 +16,16 @@
 //! The rest, one concern a file: [`url`] (the pool's URL parameters), `tx` (a
 //! transaction's life, the statement helpers and the locks), `queries` (the SQL of
 //! [`Tx`]), `accounts` and `details` (more of it), `rows` (rows to messages),
-//! [`lease`] (instance leases and viewers), [`scratch`] (fresh databases for tests and
-//! benchmarks). The schema is `migrations/postgres/`, applied at connect.
+//! [`cluster`] (`PgCluster`: this instance's part in the cluster), [`notify`] (hints
+//! and room signals over LISTEN/NOTIFY), [`lease`] (instance leases and viewers),
+//! [`scratch`] (fresh databases for tests and benchmarks). The schema is
+//! `migrations/postgres/`, applied at connect.
 
 mod accounts;
+pub mod cluster;
 mod details;
 pub mod lease;
+pub mod notify;
 mod queries;
 mod rows;
 pub mod scratch;
@@ -38,9 +42,11 @@ use super::cluster::Cluster;
 use super::{Result, Store, Tx};
 use tx::PgTx;
 
+pub use cluster::PgCluster;
+
 pub struct PgStore {
     pool: PgPool,
-    /// The other instances on this database, once the integrator wires them.
+    /// This instance's part in the cluster of instances on this database.
     cluster: Option<Arc<dyn Cluster>>,
 }
 
@@ -56,14 +62,13 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool, cluster: None })
-    }
-
-    /// The store, announcing its commits to and hearing from `cluster`.
-    #[must_use]
-    pub fn with_cluster(mut self, cluster: Arc<dyn Cluster>) -> Self {
-        self.cluster = Some(cluster);
-        self
+        // Every store on a shared database is an instance of the cluster: it announces
+        // its commits and hears the others' (on connections of its own).
+        let cluster: Arc<dyn Cluster> = PgCluster::start(&parsed.server, pool.clone()).await?;
+        Ok(PgStore {
+            pool,
+            cluster: Some(cluster),
+        })
     }
 
     /// The pool, for what shares this database beside the store (leases, listeners).
