@@ -132,6 +132,11 @@ impl Bus {
         }
     }
 
+    /// How many events a subscriber may fall behind before it is told it lagged.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Hands a committed event to every subscriber of its board, in publish order.
     /// Waits while the fan-out thread is a whole queue behind.
     /// An event the board's ring was already given a newer one than is dropped

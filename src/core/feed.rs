@@ -69,6 +69,15 @@ async fn run(store: Arc<dyn Store>, bus: Arc<Bus>, hints: mpsc::Receiver<Hint>, 
     }
 }
 
+/// A followed board whose log goes past what its ring has.
+struct Behind {
+    board_id: String,
+    /// What the ring has ([`Bus::published`]).
+    after: u64,
+    /// Where the log is known to reach.
+    to: u64,
+}
+
 struct Feed {
     store: Arc<dyn Store>,
     bus: Arc<Bus>,
@@ -96,11 +105,15 @@ impl Feed {
             self.sweep().await;
             return;
         }
-        let behind: Vec<(String, u64)> = boards
+        let behind: Vec<Behind> = boards
             .into_iter()
             .filter_map(|(board_id, seq)| {
-                let published = self.bus.published(&board_id)?;
-                (seq > published).then_some((board_id, published))
+                let after = self.bus.published(&board_id)?;
+                (seq > after).then_some(Behind {
+                    board_id,
+                    after,
+                    to: seq,
+                })
             })
             .collect();
         let outcome = self.catch_up(behind).await;
@@ -119,8 +132,12 @@ impl Feed {
             let behind = last
                 .into_iter()
                 .filter_map(|(board_id, last)| {
-                    let published = *followed.get(&board_id)?;
-                    (last > published).then_some((board_id, published))
+                    let after = *followed.get(&board_id)?;
+                    (last > after).then_some(Behind {
+                        board_id,
+                        after,
+                        to: last,
+                    })
                 })
                 .collect();
             self.catch_up(behind).await
@@ -129,13 +146,26 @@ impl Feed {
         self.report(outcome);
     }
 
-    /// Publishes each board's log after the given seq, a page at a time, in order.
-    async fn catch_up(&self, behind: Vec<(String, u64)>) -> store::Result<()> {
+    /// Publishes each board's log after `after`, a page at a time, in order. A gap
+    /// wider than half the ring would make every subscriber lag out (and its stream
+    /// end) as it is published: then only its end is, and each subscriber reads the
+    /// gap from the log at its own pace, as it does for any event that is not the
+    /// next.
+    async fn catch_up(&self, behind: Vec<Behind>) -> store::Result<()> {
         if behind.is_empty() {
             return Ok(());
         }
+        let widest = u64::try_from(self.bus.capacity() / 2).unwrap_or(u64::MAX);
         let mut tx = self.store.read().await?;
-        for (board_id, mut after) in behind {
+        for Behind {
+            board_id,
+            mut after,
+            to,
+        } in behind
+        {
+            if to - after > widest {
+                after = to - 1;
+            }
             loop {
                 let events = tx.events_after(&board_id, after, PAGE).await?;
                 let full = events.len() == PAGE as usize;

@@ -65,8 +65,18 @@ async fn instance(
     listen: Option<&PgCluster>,
     sweep: Duration,
 ) -> Instance {
+    instance_with_ring(shared, announce, listen, sweep, 1024).await
+}
+
+async fn instance_with_ring(
+    shared: &Shared,
+    announce: Option<Arc<PgCluster>>,
+    listen: Option<&PgCluster>,
+    sweep: Duration,
+    ring: usize,
+) -> Instance {
     let store = store(&shared.path).await;
-    let bus = Arc::new(Bus::new(1024));
+    let bus = Arc::new(Bus::new(ring));
     let feed = listen.map(|c| spawn(store.clone(), bus.clone(), c.hints().unwrap(), sweep));
     let announce = announce.map(|c| c as Arc<dyn Cluster>);
     Instance {
@@ -116,6 +126,20 @@ async fn next_seq(sub: &mut Subscription, within: Duration) -> u64 {
 async fn quiet(sub: &mut Subscription) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(sub.ready().is_none(), "nothing more to deliver");
+}
+
+/// Ends the instance's listening connection: its feed gets `Reconnected` and sweeps.
+async fn kill_listener(shared: &Shared, cluster: &PgCluster) {
+    let pid: i32 = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+        .bind(application_name("listen", cluster.instance_id()))
+        .fetch_one(&shared.pool)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&shared.pool)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,16 +221,26 @@ async fn a_lost_hint_connection_makes_the_feed_compare_every_board() {
     let mut sub = follow(&b.core).await;
     assert_eq!(create(&a.core, "unannounced").await, 1);
     quiet(&mut sub).await;
-    let pid: i32 = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
-        .bind(application_name("listen", cb.instance_id()))
-        .fetch_one(&shared.pool)
-        .await
-        .unwrap();
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(pid)
-        .execute(&shared.pool)
-        .await
-        .unwrap();
+    kill_listener(&shared, &cb).await;
     assert_eq!(next_seq(&mut sub, Duration::from_secs(5)).await, 1);
+    quiet(&mut sub).await;
+}
+
+#[tokio::test]
+async fn a_gap_wider_than_the_ring_is_read_by_each_subscriber_not_lagged_out() {
+    let Some(shared) = shared().await else { return };
+    let cb = cluster(&shared).await;
+    let a = instance(&shared, None, None, NO_SWEEP).await;
+    let b = instance_with_ring(&shared, None, Some(&cb), NO_SWEEP, 16).await;
+    let mut sub = follow(&b.core).await;
+    for i in 1..=100u64 {
+        assert_eq!(create(&a.core, &format!("task {i}")).await, i);
+    }
+    // One catch-up, 100 events behind a ring of 16: published one by one, they
+    // would lag the subscriber out.
+    kill_listener(&shared, &cb).await;
+    for i in 1..=100u64 {
+        assert_eq!(next_seq(&mut sub, Duration::from_secs(5)).await, i);
+    }
     quiet(&mut sub).await;
 }
