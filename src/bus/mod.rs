@@ -8,6 +8,11 @@
 //! (`Lagged`) instead of slowing anyone down. Every event is serialized once per
 //! format ([`SharedEvent`]) and shared by all subscribers. Events reach the rings
 //! through one thread of their own ([`fanout`] says why), in publish order.
+//!
+//! Events of other instances reach the bus through core's feed, which reads them from
+//! the log; each ring's bookkeeping ([`Bus::published`]) tells the feed where to start,
+//! and drops an event a ring was already given (the feed and a local commit may both
+//! publish it).
 
 mod fanout;
 
@@ -69,7 +74,42 @@ impl SharedEvent {
 pub type Receiver = broadcast::Receiver<Arc<SharedEvent>>;
 
 type Sender = broadcast::Sender<Arc<SharedEvent>>;
-type Boards = Mutex<Option<HashMap<String, Sender>>>;
+type Boards = Mutex<Option<HashMap<String, Ring>>>;
+
+/// One board's ring and what it is known to cover.
+struct Ring {
+    tx: Sender,
+    /// The highest seq published into the ring; `None` until the first.
+    sent: Option<u64>,
+    /// The lowest seq a subscriber of the ring read the board's log up to after it
+    /// registered ([`Bus::seen`]); `None` until one says.
+    read: Option<u64>,
+}
+
+impl Ring {
+    /// Whether an event with this seq goes into the ring: not when one at least as
+    /// recent went in already. Such an event is a late duplicate for everyone: a
+    /// subscriber registered before that publish got the newer event (and reads any
+    /// gap below it from the log), and one registered after read the board's log when
+    /// the newer event was already committed.
+    fn admit(&mut self, seq: u64) -> bool {
+        if self.sent.is_some_and(|sent| seq <= sent) {
+            return false;
+        }
+        self.sent = Some(seq);
+        true
+    }
+
+    /// Everything up to this seq has reached, or will reach, every subscriber of the
+    /// ring without another publish; `None` while no subscriber has said where it
+    /// read up to and nothing was published (the ring is too new to tell).
+    fn published(&self) -> Option<u64> {
+        match (self.sent, self.read) {
+            (Some(sent), Some(read)) => Some(sent.max(read)),
+            (sent, read) => sent.or(read),
+        }
+    }
+}
 
 pub struct Bus {
     /// How many events a subscriber may fall behind before it is told it lagged.
@@ -92,19 +132,27 @@ impl Bus {
         }
     }
 
+    /// How many events a subscriber may fall behind before it is told it lagged.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Hands a committed event to every subscriber of its board, in publish order.
     /// Waits while the fan-out thread is a whole queue behind.
+    /// An event the board's ring was already given a newer one than is dropped
+    /// ([`Ring::admit`]).
     pub fn publish(&self, event: BoardEvent) {
         // A board nobody follows costs no trip to the fan-out thread (nor building
         // the event's wire forms). Whoever subscribes after this check reads the
         // committed event from the log.
-        let followed = self
+        let admitted = self
             .boards
             .lock()
             .expect("bus lock")
-            .as_ref()
-            .is_some_and(|boards| boards.contains_key(&event.board_id));
-        if !followed {
+            .as_mut()
+            .and_then(|boards| boards.get_mut(&event.board_id))
+            .is_some_and(|ring| ring.admit(event.seq));
+        if !admitted {
             return;
         }
         match self.fanout.send(event) {
@@ -130,14 +178,60 @@ impl Bus {
         let Some(boards) = guard.as_mut() else {
             return broadcast::channel(1).1;
         };
-        if let Some(tx) = boards.get(board_id) {
-            return tx.subscribe();
+        if let Some(ring) = boards.get(board_id) {
+            return ring.tx.subscribe();
         }
         // A new ring: first drop those nobody listens to any more.
-        boards.retain(|_, tx| tx.receiver_count() > 0);
+        boards.retain(|_, ring| ring.tx.receiver_count() > 0);
         let (tx, rx) = broadcast::channel(self.capacity);
-        boards.insert(board_id.to_owned(), tx);
+        boards.insert(
+            board_id.to_owned(),
+            Ring {
+                tx,
+                sent: None,
+                read: None,
+            },
+        );
         rx
+    }
+
+    /// A subscriber of `board_id` registered, then read the board's log up to
+    /// `current`: it has every event up to there, and needs every one after from the
+    /// ring. Only the lowest such seq is kept, and it never makes an event be dropped:
+    /// another subscriber of the same ring may have read less (two follows racing), and
+    /// an event above its `current` must still reach it. See [`Bus::published`].
+    pub fn seen(&self, board_id: &str, current: u64) {
+        let mut guard = self.boards.lock().expect("bus lock");
+        if let Some(ring) = guard.as_mut().and_then(|boards| boards.get_mut(board_id)) {
+            ring.read = Some(ring.read.map_or(current, |read| read.min(current)));
+        }
+    }
+
+    /// For the feed that brings other instances' events: up to which seq `board_id`'s
+    /// subscribers have (or are being given) every event, so the feed publishes the
+    /// log after it. `None` when nobody follows the board here, or when its ring is
+    /// too new to tell (its first subscriber has not read the log yet: that read
+    /// covers it).
+    pub fn published(&self, board_id: &str) -> Option<u64> {
+        let guard = self.boards.lock().expect("bus lock");
+        let ring = guard.as_ref()?.get(board_id)?;
+        if ring.tx.receiver_count() == 0 {
+            return None;
+        }
+        ring.published()
+    }
+
+    /// Every board followed here, with its [`Bus::published`] seq.
+    pub fn followed(&self) -> Vec<(String, u64)> {
+        let guard = self.boards.lock().expect("bus lock");
+        let Some(boards) = guard.as_ref() else {
+            return Vec::new();
+        };
+        boards
+            .iter()
+            .filter(|(_, ring)| ring.tx.receiver_count() > 0)
+            .filter_map(|(board_id, ring)| Some((board_id.clone(), ring.published()?)))
+            .collect()
     }
 
     /// Ends every subscription (their receivers see `Closed`) and refuses new ones:
@@ -171,7 +265,7 @@ fn send(boards: &Boards, event: BoardEvent) {
         // someone subscribed to this ring since, or it was replaced.
         let mut guard = boards.lock().expect("bus lock");
         let Some(boards) = guard.as_mut() else { return };
-        let unheard = |ring: &Sender| ring.same_channel(&tx) && ring.receiver_count() == 0;
+        let unheard = |ring: &Ring| ring.tx.same_channel(&tx) && ring.tx.receiver_count() == 0;
         if boards.get(event.board_id()).is_some_and(unheard) {
             boards.remove(event.board_id());
         }
@@ -179,7 +273,7 @@ fn send(boards: &Boards, event: BoardEvent) {
 }
 
 fn sender(boards: &Boards, board_id: &str) -> Option<Sender> {
-    boards.lock().expect("bus lock").as_ref()?.get(board_id).cloned()
+    Some(boards.lock().expect("bus lock").as_ref()?.get(board_id)?.tx.clone())
 }
 
 #[cfg(test)]
@@ -243,6 +337,73 @@ mod tests {
         bus.publish(event("b1", 2));
         bus.close().unwrap();
         assert!(!*bus.failed().borrow());
+    }
+
+    /// The seqs a receiver has been given so far, once the fan-out is idle: a witness
+    /// board published last is received after everything published before it.
+    async fn drained(bus: &Bus, rx: &mut Receiver) -> Vec<u64> {
+        let mut witness = bus.subscribe("witness");
+        let seq = bus.published("witness").map_or(1, |s| s + 1);
+        bus.publish(event("witness", seq));
+        assert_eq!(witness.recv().await.unwrap().seq(), seq);
+        let mut got = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            got.push(e.seq());
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn an_event_older_than_one_the_ring_was_given_is_dropped() {
+        let bus = Bus::new(16);
+        let mut rx = bus.subscribe("b1");
+        assert_eq!(bus.published("b1"), None, "a new ring cannot tell");
+        bus.publish(event("b1", 2));
+        bus.publish(event("b1", 1));
+        bus.publish(event("b1", 2));
+        bus.publish(event("b1", 3));
+        assert_eq!(drained(&bus, &mut rx).await, [2, 3]);
+        assert_eq!(bus.published("b1"), Some(3));
+    }
+
+    #[tokio::test]
+    async fn seen_keeps_the_lowest_read_and_never_drops_an_event() {
+        let bus = Bus::new(16);
+        let mut first = bus.subscribe("b1");
+        let _second = bus.subscribe("b1");
+        // The second follow read the log up to 7 and said so first; the first read up
+        // to 5 only: 6 and 7 must still be published for it.
+        bus.seen("b1", 7);
+        assert_eq!(bus.published("b1"), Some(7));
+        bus.seen("b1", 5);
+        assert_eq!(bus.published("b1"), Some(5));
+        bus.publish(event("b1", 6));
+        bus.publish(event("b1", 7));
+        assert_eq!(drained(&bus, &mut first).await, [6, 7]);
+        assert_eq!(bus.published("b1"), Some(7));
+        // A follow that read further than what was published: the feed starts there.
+        bus.seen("b1", 9);
+        assert_eq!(bus.published("b1"), Some(7), "the lowest read and the last publish");
+        bus.seen("unfollowed", 3);
+        assert_eq!(bus.published("unfollowed"), None);
+    }
+
+    #[tokio::test]
+    async fn followed_lists_the_boards_with_listeners_and_a_known_seq() {
+        let bus = Bus::new(16);
+        let _a = bus.subscribe("a");
+        let _b = bus.subscribe("b");
+        drop(bus.subscribe("gone"));
+        let _new = bus.subscribe("new");
+        bus.seen("a", 4);
+        bus.seen("gone", 1);
+        bus.publish(event("b", 2));
+        let mut followed = bus.followed();
+        followed.sort();
+        assert_eq!(followed, [("a".to_owned(), 4), ("b".to_owned(), 2)]);
+        bus.close().unwrap();
+        assert!(bus.followed().is_empty());
+        assert_eq!(bus.published("a"), None);
     }
 
     #[test]

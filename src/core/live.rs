@@ -59,6 +59,8 @@ impl Core {
         // Live before the read: whatever commits after it reaches the subscription.
         let live = self.bus.subscribe(board_id);
         let current = self.store.read().await?.last_seq(board_id).await?;
+        // The feed publishes other instances' events after what this follow read.
+        self.bus.seen(board_id, current);
         sub.follow(board_id, resume, current, live);
         Ok(())
     }
@@ -114,6 +116,8 @@ impl Core {
             None => self.store.read().await?.last_seq(board_id).await?,
         };
         let first = self.changes(actor, board_id, after).await?;
+        // `first.seq` is the board's last seq, read after `live` registered.
+        self.bus.seen(board_id, first.seq);
         if !first.events.is_empty() || first.reset || wait.is_zero() {
             return Ok(ChangesResponse {
                 timeout: first.events.is_empty() && !first.reset,

@@ -9,6 +9,7 @@
 //! - `tasks`: the task mutations, each its rule alone; `lists`, `board_admin`
 //!   (create, rename, archive, delete a board) and `members`: the same for those;
 //! - `boards`: reads; `live`: streams and polls; [`stream`]: the subscription cursor;
+//!   `feed`: other instances' events, from the log into the bus;
 //! - `labels`: a board's labels (editors and owners); `activity`: the log told as
 //!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
@@ -20,6 +21,7 @@ mod activity;
 mod board_admin;
 mod boards;
 pub mod error;
+mod feed;
 mod idempotency;
 mod labels;
 mod limiter;
@@ -47,10 +49,15 @@ pub use crate::time;
 
 use crate::bus::Bus;
 use crate::store::Store;
+use crate::store::cluster::Cluster;
 
 pub struct Core {
     store: Arc<dyn Store>,
     bus: Arc<Bus>,
+    /// The other instances on this database (told of each commit); `None` alone.
+    cluster: Option<Arc<dyn Cluster>>,
+    /// Brings the other instances' events into the bus; ends with the core.
+    _feed: Option<feed::FeedTask>,
     streams: limiter::StreamLimiter,
     /// The password hash an unknown username is checked against (`accounts`).
     dummy_hash: tokio::sync::OnceCell<String>,
@@ -61,10 +68,29 @@ pub struct Core {
 impl Core {
     /// `max_streams_per_user` caps the streams (SSE, gRPC Subscribe, WebSocket) one user
     /// holds open at once.
+    /// With a cluster (the store's), it starts the feed on the current runtime.
     pub fn new(store: Arc<dyn Store>, bus: Arc<Bus>, max_streams_per_user: usize) -> Self {
+        let cluster = store.cluster();
+        Self::with_cluster(store, bus, max_streams_per_user, cluster)
+    }
+
+    /// Like [`Core::new`] with `cluster` rather than the store's: for tests of several
+    /// instances over a store that has none of its own.
+    pub fn with_cluster(
+        store: Arc<dyn Store>,
+        bus: Arc<Bus>,
+        max_streams_per_user: usize,
+        cluster: Option<Arc<dyn Cluster>>,
+    ) -> Self {
+        let feed = cluster
+            .as_ref()
+            .and_then(|c| c.hints())
+            .map(|hints| feed::spawn(store.clone(), bus.clone(), hints, feed::SWEEP));
         Core {
             store,
             bus,
+            cluster,
+            _feed: feed,
             streams: limiter::StreamLimiter::new(max_streams_per_user),
             dummy_hash: tokio::sync::OnceCell::new(),
             revocations: revocation::Revocations::default(),

@@ -32,6 +32,7 @@ use crate::proto::v1::{
     UpdateMemberResponse, UpdateTaskRequest, UpdateTaskResponse, board_event::Payload,
 };
 use crate::store::Tx;
+use crate::store::cluster::Cluster;
 
 /// The operations that change a board. An operation's name is part of its request
 /// fingerprint, so one request id cannot stand for two different operations.
@@ -144,6 +145,7 @@ pub(super) struct Pending<'a, M: Mutation> {
     request_id: &'a str,
     key: Option<RequestKey<'a>>,
     bus: Arc<Bus>,
+    cluster: Option<Arc<dyn Cluster>>,
     _op: PhantomData<fn() -> M>,
 }
 
@@ -169,6 +171,7 @@ impl Core {
             request_id: req.request_id(),
             key,
             bus: self.bus.clone(),
+            cluster: self.cluster.clone(),
             _op: PhantomData,
         }))
     }
@@ -206,10 +209,15 @@ impl<M: Mutation> Pending<'_, M> {
         // while its commit waits for the group (the client went away), and a change
         // that commits must still reach the subscribers now, not when the board's
         // next event makes them read the gap from the log.
-        let (tx, bus) = (self.tx, self.bus);
+        let (tx, bus, cluster) = (self.tx, self.bus, self.cluster);
         tokio::spawn(async move {
             tx.commit().await?;
+            let (board_id, seq) = (event.board_id.clone(), event.seq);
             bus.publish(event);
+            // After the commit, never inside it: the other instances read the log.
+            if let Some(cluster) = cluster {
+                cluster.announce(&board_id, seq);
+            }
             Ok::<_, Error>(())
         })
         .await
