@@ -9,6 +9,11 @@
 //! - A non-member learns nothing: a board, list or task on a board the actor is not a
 //!   member of is `NotFound`, exactly as one that does not exist.
 //! - An archived board refuses every change but its unarchiving (409).
+//!
+//! A change (`need` above [`Need::Read`]) first locks the board ([`Tx::lock_board`]):
+//! on a database several instances share, two changes of one board would otherwise
+//! read the same list order or version and both write. What a helper returns was read
+//! after the lock, so the rule sees the board as the previous change left it.
 
 use super::{Error, Result};
 use crate::proto::v1::{Board, BoardList, Label, Role, Task, User};
@@ -103,6 +108,9 @@ pub(super) fn writable(board: &Board) -> Result<()> {
 /// caller decides). A non-member's board is 404 like a missing one.
 pub(super) async fn board_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<Board> {
     let missing = || Error::not_found("board", id);
+    if need > Need::Read {
+        tx.lock_board(id).await?;
+    }
     let board = tx.board(id).await?.ok_or_else(missing)?;
     require(tx, actor, id, need, missing).await?;
     Ok(board)
@@ -117,7 +125,12 @@ pub(super) async fn visible_board(tx: &mut dyn Tx, actor: &Actor, id: &str) -> R
 /// does not exist or is on a board the actor is not a member of.
 pub(super) async fn task_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<Task> {
     let missing = || Error::not_found("task", id);
-    let task = tx.task(id).await?.ok_or_else(missing)?;
+    let mut task = tx.task(id).await?.ok_or_else(missing)?;
+    if need > Need::Read {
+        // A task never leaves its board: the board read before the lock is still its.
+        tx.lock_board(&task.board_id).await?;
+        task = tx.task(id).await?.ok_or_else(missing)?;
+    }
     require(tx, actor, &task.board_id, need, missing).await?;
     if need > Need::Read {
         writable(&tx.board(&task.board_id).await?.ok_or_else(missing)?)?;
@@ -134,7 +147,11 @@ pub(super) async fn visible_task(tx: &mut dyn Tx, actor: &Actor, id: &str) -> Re
 /// does not exist or is on a board the actor is not a member of.
 pub(super) async fn list_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<BoardList> {
     let missing = || Error::not_found("list", id);
-    let list = tx.list(id).await?.ok_or_else(missing)?;
+    let mut list = tx.list(id).await?.ok_or_else(missing)?;
+    if need > Need::Read {
+        tx.lock_board(&list.board_id).await?;
+        list = tx.list(id).await?.ok_or_else(missing)?;
+    }
     require(tx, actor, &list.board_id, need, missing).await?;
     if need > Need::Read {
         writable(&tx.board(&list.board_id).await?.ok_or_else(missing)?)?;
@@ -146,7 +163,11 @@ pub(super) async fn list_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need
 /// it does not exist or is on a board the actor is not a member of.
 pub(super) async fn label_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<Label> {
     let missing = || Error::not_found("label", id);
-    let label = tx.label(id).await?.ok_or_else(missing)?;
+    let mut label = tx.label(id).await?.ok_or_else(missing)?;
+    if need > Need::Read {
+        tx.lock_board(&label.board_id).await?;
+        label = tx.label(id).await?.ok_or_else(missing)?;
+    }
     let board = tx.board(&label.board_id).await?.ok_or_else(missing)?;
     require(tx, actor, &board.id, need, missing).await?;
     if need > Need::Read {

@@ -54,6 +54,10 @@ pub enum Error {
     /// Too many sign-in or sign-up attempts; the client may try again after `retry_after`.
     #[error("too many attempts: try again in {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: std::time::Duration },
+    /// The database could not be reached (or is restarting): the same request may
+    /// succeed a moment later. The message says so, never why.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -90,6 +94,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
+            Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -113,11 +118,17 @@ impl Error {
 }
 
 /// The store's failures, as clients see them: a database URL the store cannot use is
-/// the operator's to fix and says so; anything else is internal (and logged, with the
-/// store's message, where the error is rendered).
+/// the operator's to fix and says so; a database that cannot be reached is worth a
+/// retry and says so (logged here, since the client hears nothing of the cause);
+/// anything else is internal (and logged, with the store's message, where the error
+/// is rendered).
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Self {
         use crate::store::Error as Store;
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return Error::Unavailable("the database is unavailable; try again".into());
+        }
         match e {
             Store::InvalidUrl { .. } | Store::Unsupported { .. } => Error::invalid("databaseUrl", e.to_string()),
             Store::Sqlite(_)
@@ -156,8 +167,13 @@ mod tests {
                 "bad SQLite URL `sqlite://?mode=rwc`: no file path",
             ),
             (
-                "postgres://localhost/boardcast",
-                "PostgreSQL is not supported yet; use a sqlite: URL or a file path",
+                "mysql://localhost/boardcast",
+                "`mysql:` URLs are not supported: use postgres:, sqlite: or a file path",
+            ),
+            (
+                "postgres://localhost/boardcast?max_connections=none",
+                "bad PostgreSQL URL `postgres://localhost/boardcast?max_connections=none`: \
+                 max_connections must be a whole number above 0, not `none`",
             ),
         ] {
             let Err(e) = crate::store::connect(bad).await else {

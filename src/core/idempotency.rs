@@ -31,6 +31,11 @@ impl<'a> RequestKey<'a> {
         })
     }
 
+    /// Holds this request id until the transaction ends (`Tx::lock_request`).
+    pub async fn lock(&self, tx: &mut dyn Tx) -> Result<()> {
+        Ok(tx.lock_request(self.actor, self.key).await?)
+    }
+
     /// The first result, if this request id was used before.
     pub async fn replay<R: Message + Default>(&self, tx: &mut dyn Tx) -> Result<Option<R>> {
         match tx.idempotent(self.actor, self.key).await? {

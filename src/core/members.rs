@@ -115,7 +115,13 @@ impl Core {
         let leaving = req.user_id == actor.user.id;
         let mut m = begin!(self, actor, &req);
         let tx = m.tx();
-        let need = if leaving { Need::Read } else { Need::Own };
+        let need = if leaving {
+            // Leaving needs only membership, but it is a change all the same.
+            tx.lock_board(&req.board_id).await?;
+            Need::Read
+        } else {
+            Need::Own
+        };
         let board = board_as(tx, actor, &req.board_id, need).await?;
         if !leaving {
             writable(&board)?;

@@ -4,7 +4,8 @@
 //! 1. [`Core::begin`]: the request id becomes a [`RequestKey`] (the typed operation
 //!    and the encoded request), the write transaction opens, and a retry of a request
 //!    already applied gets its first answer back without applying it again;
-//! 2. the operation applies its rule through [`Pending::tx`];
+//! 2. the operation applies its rule through [`Pending::tx`], locking the board first
+//!    (the `access` helpers do: `Tx::lock_board`);
 //! 3. [`Pending::commit`]: the change is appended to the board's log under its next
 //!    seq, the answer is remembered under the request id, the transaction commits and
 //!    only then is the event published.
@@ -154,10 +155,13 @@ impl Core {
             .map(|id| RequestKey::new(actor, M::OP, id, req))
             .transpose()?;
         let mut tx = self.store.write().await?;
-        if let Some(key) = &key
-            && let Some(first) = key.replay(&mut *tx).await?
-        {
-            return Ok(Begun::Replayed(first));
+        if let Some(key) = &key {
+            // A retry racing its first attempt (on another instance) waits for it here,
+            // then replays its answer rather than applying the change twice.
+            key.lock(&mut *tx).await?;
+            if let Some(first) = key.replay(&mut *tx).await? {
+                return Ok(Begun::Replayed(first));
+            }
         }
         Ok(Begun::Fresh(Pending {
             tx,

@@ -8,11 +8,15 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The database URL does not parse, or asks for what the store does not do.
-    #[error("bad SQLite URL `{url}`: {why}")]
-    InvalidUrl { url: String, why: String },
+    #[error("bad {backend} URL `{url}`: {why}")]
+    InvalidUrl {
+        backend: &'static str,
+        url: String,
+        why: String,
+    },
     /// The database URL names a backend this build does not have.
-    #[error("{backend} is not supported yet; use a sqlite: URL or a file path")]
-    Unsupported { backend: &'static str },
+    #[error("`{scheme}:` URLs are not supported: use postgres:, sqlite: or a file path")]
+    Unsupported { scheme: String },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
@@ -45,3 +49,34 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Whether the database could not be reached, or is going away: the same request
+    /// may well succeed a moment later, unlike one the database refused.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Postgres(e) | Error::PostgresMigrate(sqlx::migrate::MigrateError::Execute(e)) => {
+                connection_failed(e)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A failure of the connection rather than of the statement: the socket (io, TLS), no
+/// connection within the pool's timeout, a closed pool, or the server ending the
+/// session (SQLSTATE class 08, connection exception; 57P01..57P03, an administrator,
+/// a crash or a start-up).
+fn connection_failed(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}

@@ -1,13 +1,18 @@
 //! Persistence behind one narrow interface. Core drives every rule through [`Tx`]
 //! (read a list's order, write positions, take the board's next seq, append the event)
 //! inside one transaction; a backend only knows its SQL. SQLite is the embedded
-//! default; a PostgreSQL backend slots in by implementing the same two traits.
-//! Failures are [`Error`]s of the store's own; core decides what each means to a client.
+//! default, for one process; PostgreSQL ([`postgres`]) lets several instances share
+//! one database. Failures are [`Error`]s of the store's own; core decides what each
+//! means to a client.
 
 pub mod cluster;
 mod error;
 pub mod postgres;
 mod sqlite;
+mod values;
+
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -17,14 +22,23 @@ use crate::proto::v1::{
 };
 
 pub use error::{Error, Result};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// Opens the store a database URL names: `sqlite:PATH`, `sqlite::memory:`,
+/// Opens the store a database URL names: `postgres://…` or `postgresql://…` (see
+/// [`postgres::url`] for the pool's parameters), `sqlite:PATH`, `sqlite::memory:`,
 /// `sqlite://PATH?mode=rwc` (or `rw`, `memory`), or a bare file path (taken as SQLite).
 /// Runs migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Err(Error::Unsupported { backend: "PostgreSQL" });
+        return Ok(Arc::new(PgStore::connect(url).await?));
+    }
+    if let Some((scheme, _)) = url.split_once("://")
+        && scheme != "sqlite"
+    {
+        return Err(Error::Unsupported {
+            scheme: scheme.to_owned(),
+        });
     }
     Ok(Arc::new(SqliteStore::connect(url).await?))
 }
@@ -34,7 +48,8 @@ pub trait Store: Send + Sync + 'static {
     /// A transaction that reads one consistent snapshot.
     async fn read(&self) -> Result<Box<dyn Tx>>;
     /// A read-write transaction. Write transactions touching the same board never
-    /// interleave, so a board's seq and its list orders stay consistent.
+    /// interleave (once they hold its lock: [`Tx::lock_board`]), so a board's seq and
+    /// its list orders stay consistent.
     async fn write(&self) -> Result<Box<dyn Tx>>;
     /// The other instances sharing this database; `None` when there can be none (the
     /// embedded SQLite store belongs to one process).
@@ -117,6 +132,18 @@ pub trait Tx: Send {
     async fn last_seqs(&mut self, board_ids: &[String]) -> Result<Vec<(String, u64)>>;
     /// Up to `limit` events of a board's log with seq > `after`, in seq order.
     async fn events_after(&mut self, board_id: &str, after: u64, limit: u32) -> Result<Vec<BoardEvent>>;
+
+    /// In a write transaction: waits for and holds the board's lock until commit or
+    /// rollback, so write transactions on one board run one at a time (on every
+    /// instance sharing the database); everything read after it is current. Core
+    /// takes it before reading anything its rule depends on. (SQLite: nothing to do,
+    /// its one writer runs every write transaction alone.)
+    async fn lock_board(&mut self, board_id: &str) -> Result<()>;
+    /// In a write transaction: waits for and holds the lock of the request id `key` of
+    /// `actor` until commit or rollback, so a retry sent while the first attempt is
+    /// still running waits for it and then finds its answer ([`Tx::idempotent`])
+    /// instead of applying the change again. (SQLite: nothing to do.)
+    async fn lock_request(&mut self, actor: &str, key: &str) -> Result<()>;
 
     /// A user (`username` empty: none, as for the guest) and their argon2id PHC string.
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()>;

@@ -29,6 +29,7 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::TooManyStreams { .. } | Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -61,6 +62,12 @@ impl IntoResponse for Error {
                 header::HeaderValue::from(u64::try_from(secs).unwrap_or(u64::MAX)),
             );
         }
+        if matches!(self, Error::Unavailable(_)) {
+            // A pool reconnects within its acquire timeout: soon is worth a try.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -81,6 +88,7 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::PayloadTooLarge { .. } | Error::TooManyStreams { .. } | Error::RateLimited { .. } => {
             Code::ResourceExhausted
         }
+        Error::Unavailable(_) => Code::Unavailable,
         Error::Internal(_) => Code::Internal,
     }
 }
@@ -158,6 +166,7 @@ mod tests {
             Error::RateLimited {
                 retry_after: std::time::Duration::from_millis(1500),
             },
+            Error::Unavailable("the database is unavailable; try again".into()),
             Error::Internal("disk on fire".into()),
         ]
     }
@@ -186,6 +195,7 @@ mod tests {
                 (415, Code::InvalidArgument),
                 (413, Code::ResourceExhausted),
                 (429, Code::ResourceExhausted),
+                (503, Code::Unavailable),
                 (500, Code::Internal),
             ]
         );
@@ -199,6 +209,17 @@ mod tests {
         .into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn an_unavailable_database_says_retry_in_a_second() {
+        let response = Error::Unavailable("the database is unavailable; try again".into()).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            &ws_frame("r", &Error::Unavailable("the database is unavailable; try again".into()))[..],
+            br#"{"type":"error","requestId":"r","code":"unavailable","message":"the database is unavailable; try again","field":"","error":"the database is unavailable; try again"}"#
+        );
     }
 
     #[test]

@@ -1,8 +1,88 @@
 //! PostgreSQL through sqlx, for several instances on one database: the store, and the
 //! [`crate::store::cluster::Cluster`] its instances share.
 //!
-//! [`lease`]: instance leases and viewers; [`scratch`]: fresh databases for tests and
-//! benchmarks.
+//! **Transactions** each hold one pooled connection from `BEGIN` to `COMMIT` (or the
+//! rollback a drop queues). A read is `REPEATABLE READ, READ ONLY`: one snapshot for
+//! all its statements, as a SQLite read has. A write is `READ COMMITTED`, and core
+//! locks the board it changes ([`Tx::lock_board`]) before it reads what its rule
+//! depends on: the board's writes run one at a time, on whichever instance, and each
+//! statement after the lock sees every earlier write of the board. That is what one
+//! SQLite writer gives for free; positions stay dense and seqs gap-free only with it.
+//!
+//! **Failures** of the connection (the server is unreachable, restarting, or ended the
+//! session) are [`crate::store::Error::is_unavailable`]: core answers them "try
+//! again", not "internal error".
+//!
+//! The rest, one concern a file: [`url`] (the pool's URL parameters), `tx` (a
+//! transaction's life, the statement helpers and the locks), `queries` (the SQL of
+//! [`Tx`]), `accounts` and `details` (more of it), `rows` (rows to messages),
+//! [`lease`] (instance leases and viewers), [`scratch`] (fresh databases for tests and
+//! benchmarks). The schema is `migrations/postgres/`, applied at connect.
 
+mod accounts;
+mod details;
 pub mod lease;
+mod queries;
+mod rows;
 pub mod scratch;
+mod tx;
+pub mod url;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use super::cluster::Cluster;
+use super::{Result, Store, Tx};
+use tx::PgTx;
+
+pub struct PgStore {
+    pool: PgPool,
+    /// The other instances on this database, once the integrator wires them.
+    cluster: Option<Arc<dyn Cluster>>,
+}
+
+impl PgStore {
+    /// Connects to the database a `postgres:` (or `postgresql:`) URL names and brings
+    /// its schema up to date. Fails when the server does not answer.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let parsed = url::pool_url(url)?;
+        let options = PgConnectOptions::from_str(&parsed.server)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(parsed.max_connections)
+            .acquire_timeout(parsed.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool, cluster: None })
+    }
+
+    /// The store, announcing its commits to and hearing from `cluster`.
+    #[must_use]
+    pub fn with_cluster(mut self, cluster: Arc<dyn Cluster>) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The pool, for what shares this database beside the store (leases, listeners).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn read(&self) -> Result<Box<dyn Tx>> {
+        PgTx::read(&self.pool).await
+    }
+
+    async fn write(&self) -> Result<Box<dyn Tx>> {
+        PgTx::write(&self.pool).await
+    }
+
+    fn cluster(&self) -> Option<Arc<dyn Cluster>> {
+        self.cluster.clone()
+    }
+}

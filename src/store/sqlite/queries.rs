@@ -246,6 +246,15 @@ impl Tx for SqliteTx {
         bodies.iter().map(|b| Ok(BoardEvent::decode(b.as_slice())?)).collect()
     }
 
+    async fn lock_board(&mut self, _board_id: &str) -> Result<()> {
+        // This transaction holds the one writer: no other write runs until it ends.
+        Ok(())
+    }
+
+    async fn lock_request(&mut self, _actor: &str, _key: &str) -> Result<()> {
+        Ok(())
+    }
+
     async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<()> {
         self.insert_account(user, password_hash)
     }

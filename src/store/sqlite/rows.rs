@@ -1,11 +1,12 @@
-//! Rows to protobuf messages and back: the row mappers, the task column list they
-//! share with the queries, and the conversions between SQLite's integers and the
-//! messages' versions, seqs and timestamps.
+//! Rows to protobuf messages and back: the row mappers and the task column list they
+//! share with the queries (the value conversions are both backends': `store::values`).
 
 use rusqlite::Row;
 
-use crate::proto::v1::{Board, BoardList, Label, Member, Role, Task, User};
+use crate::proto::v1::{Board, BoardList, Label, Member, Task, User};
 use crate::time;
+
+pub(super) use crate::store::values::{i64_of, millis, role_of, role_text, u64_of};
 
 pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
     Ok(User {
@@ -32,24 +33,6 @@ pub(super) fn member(row: &Row) -> rusqlite::Result<Member> {
         name: row.get(2)?,
         role: role_of(&row.get::<_, String>(3)?) as i32,
     })
-}
-
-/// A role as stored (`'owner'`, `'editor'`, `'viewer'`).
-pub(super) fn role_of(text: &str) -> Role {
-    match text {
-        "owner" => Role::Owner,
-        "editor" => Role::Editor,
-        "viewer" => Role::Viewer,
-        _ => Role::Unspecified,
-    }
-}
-
-pub(super) fn role_text(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Editor => "editor",
-        Role::Viewer | Role::Unspecified => "viewer",
-    }
 }
 
 pub(super) fn list(row: &Row) -> rusqlite::Result<BoardList> {
@@ -99,19 +82,6 @@ pub(super) fn task(row: &Row) -> rusqlite::Result<Task> {
         assignee_ids: id_list(row.get::<_, Option<String>>(11)?.as_deref()),
         label_ids: id_list(row.get::<_, Option<String>>(12)?.as_deref()),
     })
-}
-
-/// SQLite integers are i64; versions and seqs are never negative.
-pub(super) fn u64_of(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or_default()
-}
-
-pub(super) fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-pub(super) fn millis(ts: Option<&prost_types::Timestamp>) -> i64 {
-    ts.map(time::to_millis).unwrap_or_default()
 }
 
 /// The task columns, in the order [`task`] reads them (before assignees and labels); a macro so queries stay `&'static str`.

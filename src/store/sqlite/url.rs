@@ -19,6 +19,7 @@ pub(super) fn location(url: &str) -> Result<Location> {
         .unwrap_or(url);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let bad = |why: String| Error::InvalidUrl {
+        backend: "SQLite",
         url: url.to_owned(),
         why,
     };

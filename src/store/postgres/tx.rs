@@ -1,0 +1,85 @@
+//! One transaction's life: a pooled connection inside `BEGIN`, the statement helpers
+//! the queries share, the board lock, and the commit. Dropped without a commit, sqlx
+//! rolls the transaction back before the connection is used again.
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::store::{Result, Tx};
+
+/// A statement with its binds.
+pub(super) type Query = sqlx::query::Query<'static, Postgres, PgArguments>;
+
+/// One snapshot for the whole transaction, and refusing writes as SQLite's read
+/// connections do.
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+/// Each statement sees what committed before it: after [`Tx::lock_board`], that is
+/// everything the board's previous writers did.
+const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
+pub(super) struct PgTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PgTx {
+    pub(super) async fn read(pool: &PgPool) -> Result<Box<dyn Tx>> {
+        Ok(Box::new(PgTx {
+            tx: pool.begin_with(BEGIN_READ).await?,
+        }))
+    }
+
+    pub(super) async fn write(pool: &PgPool) -> Result<Box<dyn Tx>> {
+        Ok(Box::new(PgTx {
+            tx: pool.begin_with(BEGIN_WRITE).await?,
+        }))
+    }
+
+    /// Every row `query` yields, each through `map`.
+    pub(super) async fn all<T>(&mut self, query: Query, map: fn(&PgRow) -> sqlx::Result<T>) -> Result<Vec<T>> {
+        let rows = query.fetch_all(&mut *self.tx).await?;
+        Ok(rows.iter().map(map).collect::<sqlx::Result<_>>()?)
+    }
+
+    /// The first row `query` yields, if any, through `map`.
+    pub(super) async fn first<T>(&mut self, query: Query, map: fn(&PgRow) -> sqlx::Result<T>) -> Result<Option<T>> {
+        let row = query.fetch_optional(&mut *self.tx).await?;
+        Ok(row.as_ref().map(map).transpose()?)
+    }
+
+    /// The one row `query` yields (none is an error), through `map`.
+    pub(super) async fn one<T>(&mut self, query: Query, map: fn(&PgRow) -> sqlx::Result<T>) -> Result<T> {
+        let row = query.fetch_one(&mut *self.tx).await?;
+        Ok(map(&row)?)
+    }
+
+    /// Runs `query`; returns how many rows it changed.
+    pub(super) async fn execute(&mut self, query: Query) -> Result<u64> {
+        Ok(query.execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    /// [`Tx::lock_board`]: the row lock an `UPDATE` of the row takes (the seq's), so
+    /// it queues behind the board's other writers and they behind it, while foreign
+    /// keys that point at the board (a new list's, task's or event's) still check
+    /// without waiting. A board that does not exist locks nothing: the read after it
+    /// finds nothing either.
+    pub(super) async fn lock_board_row(&mut self, board_id: &str) -> Result<()> {
+        let lock = sqlx::query("SELECT 1 FROM boards WHERE id = $1 FOR NO KEY UPDATE").bind(board_id);
+        self.execute(lock).await?;
+        Ok(())
+    }
+
+    /// [`Tx::lock_request`]: a transaction-scoped advisory lock on a hash of the pair
+    /// (a collision only makes two requests wait for each other).
+    pub(super) async fn lock_request_key(&mut self, actor: &str, key: &str) -> Result<()> {
+        let lock = sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(0) || $2, 0))")
+            .bind(actor)
+            .bind(key);
+        self.execute(lock).await?;
+        Ok(())
+    }
+
+    pub(super) async fn commit_tx(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
