@@ -14,3 +14,4 @@ mod delivery;
 mod harness;
 mod nginx;
 mod outage;
+mod presence;
