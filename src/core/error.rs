@@ -150,6 +150,21 @@ impl From<crate::store::Error> for Error {
 mod tests {
     use super::Error;
 
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_any_other_failure_internal() {
+        use crate::store::Error as Store;
+        for lost in [
+            Store::Postgres(sqlx::Error::PoolTimedOut),
+            Store::Postgres(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into())),
+        ] {
+            let e = Error::from(lost);
+            assert_eq!(e.code(), "unavailable");
+            assert_eq!(e.to_string(), "the database is unavailable; try again");
+        }
+        let e = Error::from(Store::Postgres(sqlx::Error::RowNotFound));
+        assert_eq!((e.code(), e.to_string().as_str()), ("internal", "internal error"));
+    }
+
     #[tokio::test]
     async fn a_database_url_the_store_cannot_use_is_a_database_url_error() {
         for (bad, message) in [

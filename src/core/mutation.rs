@@ -220,3 +220,5 @@ impl<M: Mutation> Pending<'_, M> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod two_instances;

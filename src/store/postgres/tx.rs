@@ -68,10 +68,11 @@ impl PgTx {
         Ok(())
     }
 
-    /// [`Tx::lock_request`]: a transaction-scoped advisory lock on a hash of the pair
-    /// (a collision only makes two requests wait for each other).
+    /// [`Tx::lock_request`]: a transaction-scoped advisory lock keyed by the hashes of
+    /// actor and key (a collision only makes two requests wait for each other). The
+    /// two-key form: its key space is apart from the one-key locks others take.
     pub(super) async fn lock_request_key(&mut self, actor: &str, key: &str) -> Result<()> {
-        let lock = sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(0) || $2, 0))")
+        let lock = sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))")
             .bind(actor)
             .bind(key);
         self.execute(lock).await?;

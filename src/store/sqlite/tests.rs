@@ -1,5 +1,6 @@
-//! The SQLite store's own tests: URL parsing, rollback on drop, read snapshots,
-//! migrations, WAL restarts and group commit, against real databases.
+//! The SQLite store's own tests: URL parsing, migrations, WAL restarts and group
+//! commit, against real databases. What every backend must do alike is tested in
+//! `store/tests.rs`.
 
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -52,60 +53,6 @@ fn urls_name_memory_or_a_file() {
 
 async fn user_exists(store: &SqliteStore, id: &str) -> bool {
     store.read().await.unwrap().user(id).await.unwrap().is_some()
-}
-
-async fn rollback_on_drop(store: &SqliteStore) {
-    let mut tx = store.write().await.unwrap();
-    tx.insert_user(&user("dropped"), None).await.unwrap();
-    drop(tx);
-    assert!(!user_exists(store, "dropped").await);
-
-    let mut tx = store.write().await.unwrap();
-    tx.insert_user(&user("kept"), None).await.unwrap();
-    tx.commit().await.unwrap();
-    assert!(user_exists(store, "kept").await);
-
-    // A failed statement leaves the transaction to the drop, and the writer usable.
-    let mut tx = store.write().await.unwrap();
-    tx.insert_user(&user("twice"), None).await.unwrap();
-    assert!(tx.insert_user(&user("twice"), None).await.is_err());
-    drop(tx);
-    assert!(!user_exists(store, "twice").await);
-    let mut tx = store.write().await.unwrap();
-    tx.insert_user(&user("after"), None).await.unwrap();
-    tx.commit().await.unwrap();
-    assert!(user_exists(store, "after").await);
-}
-
-#[tokio::test]
-async fn an_uncommitted_transaction_rolls_back_on_drop_in_memory() {
-    rollback_on_drop(&SqliteStore::connect("sqlite::memory:").await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn an_uncommitted_transaction_rolls_back_on_drop_in_a_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("t.db").display());
-    rollback_on_drop(&SqliteStore::connect(&url).await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn a_read_sees_one_snapshot_while_writes_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::connect(dir.path().join("t.db").to_str().unwrap())
-        .await
-        .unwrap();
-    let mut read = store.read().await.unwrap();
-    assert!(read.user("late").await.unwrap().is_none());
-    let mut tx = store.write().await.unwrap();
-    tx.insert_user(&user("late"), None).await.unwrap();
-    tx.commit().await.unwrap();
-    assert!(read.user("late").await.unwrap().is_none(), "the snapshot moved");
-    drop(read);
-    assert!(user_exists(&store, "late").await);
-    // Read connections are read-only.
-    let mut read = store.read().await.unwrap();
-    assert!(read.insert_user(&user("nope"), None).await.is_err());
 }
 
 #[tokio::test]
