@@ -6,7 +6,8 @@ pub struct Config {
     /// Address for every protocol (REST, SSE, WebSocket, gRPC): one port.
     #[arg(long, env = "BOARDCAST_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: String,
-    /// `sqlite:PATH`, `sqlite::memory:` or a plain file path.
+    /// `sqlite:PATH`, `sqlite::memory:`, a plain file path, or a PostgreSQL
+    /// `postgres://…` URL.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:boardcast.db")]
     pub database_url: String,
     /// Let requests without a token act as the guest member of the seeded boards.

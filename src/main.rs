@@ -35,7 +35,8 @@ struct AddUser {
     /// Display name (defaults to the username).
     #[arg(long, default_value = "")]
     name: String,
-    /// `sqlite:PATH`, `sqlite::memory:` or a plain file path.
+    /// `sqlite:PATH`, `sqlite::memory:`, a plain file path, or a PostgreSQL
+    /// `postgres://…` URL.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:boardcast.db")]
     database_url: String,
 }

@@ -24,6 +24,7 @@ mod labels;
 mod lists;
 mod members;
 mod poll;
+mod postgres;
 mod removal;
 mod rest;
 mod revocation;
