@@ -187,6 +187,9 @@ pub async fn create_account(store: &dyn Store, req: &SignupRequest) -> Result<Us
         username: username.as_str().to_owned(),
     };
     let mut tx = store.write().await?;
+    // Two sign-ups of one name on two instances: the second waits for the first and
+    // then finds the name taken, as it would behind SQLite's one writer.
+    tx.lock_request("", &format!("username:{}", username.as_str())).await?;
     if tx.user_by_username(username.as_str()).await?.is_some() {
         return Err(Error::invalid(
             "username",
@@ -206,4 +209,39 @@ fn signed_in(actor: &Actor) -> Result<&str> {
         ));
     }
     Ok(&actor.user.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn two_sign_ups_of_one_name_on_two_instances_make_one_account() {
+        let Some(url) = crate::store::postgres::scratch::test_database().await else {
+            return;
+        };
+        let (a, b) = (
+            crate::store::connect(&url).await.unwrap(),
+            crate::store::connect(&url).await.unwrap(),
+        );
+        let req = SignupRequest {
+            username: "dana".into(),
+            password: "a long enough password".into(),
+            ..Default::default()
+        };
+        for round in 0..8 {
+            let req = SignupRequest {
+                username: format!("{}{round}", req.username),
+                ..req.clone()
+            };
+            let (first, second) = tokio::join!(create_account(a.as_ref(), &req), create_account(b.as_ref(), &req));
+            let refused = [first, second].into_iter().filter_map(Result::err).collect::<Vec<_>>();
+            assert_eq!(refused.len(), 1, "round {round}: exactly one is refused: {refused:?}");
+            assert!(
+                matches!(&refused[0], Error::InvalidArgument { field: Some(f), message } if f == "username" && message.contains("is taken")),
+                "{:?}",
+                refused[0]
+            );
+        }
+    }
 }
