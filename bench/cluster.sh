@@ -140,11 +140,13 @@ done
 say "5. soak: $SOAK_EVENTS events, 20 boards, 1,000 SSE subscribers on two instances, 2,000 cuts"
 fresh_db; start 0; start 1; make_token
 "$BIN/loadgen" soak --addrs "$(addr 0),$(addr 1)" --token "$TOKEN" --boards 20 --events "$SOAK_EVENTS" \
-  --subscribers 1000 --cycles 2000 --cycle-ms 10 --json | tee "$WORK/soak.json" | python3 -c '
+  --subscribers 1000 --cycles 2000 --cycle-ms 10 --json >"$WORK/soak.json"
+python3 - "$WORK/soak.json" <<'PY' | tee -a "$OUT"
 import json, sys
-r = json.load(sys.stdin)
-print(f"writes {r[\"writes_per_sec\"]:,.0f}/s over {r[\"write_secs\"]:.1f} s; reconnects {r[\"reconnects\"]}; "
-      f"deliveries expected {r[\"deliveries_expected\"]:,}; subscribers complete {r[\"deliveries_complete\"]}/{r[\"subscribers\"]}; "
-      f"lost {r[\"lost\"]}, duplicated or out of order {r[\"duplicated_or_out_of_order\"]}, resets {r[\"resets\"]}")' | tee -a "$OUT"
+r = json.load(open(sys.argv[1]))
+print(f"writes {r['writes_per_sec']:,.0f}/s over {r['write_secs']:.1f} s; reconnects {r['reconnects']}; "
+      f"deliveries expected {r['deliveries_expected']:,}; subscribers complete {r['deliveries_complete']}/{r['subscribers']}; "
+      f"lost {r['lost']}, duplicated or out of order {r['duplicated_or_out_of_order']}, resets {r['resets']}")
+PY
 stop_all
 echo; echo "results: $OUT"
