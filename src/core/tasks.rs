@@ -56,8 +56,13 @@ impl Core {
             due_at,
         };
         tx.insert_task(&task).await?;
-        tx.set_task_assignees(&task.id, &task.assignee_ids).await?;
-        tx.set_task_labels(&task.id, &task.label_ids).await?;
+        // A new task has no rows to replace: write only what it has.
+        if !task.assignee_ids.is_empty() {
+            tx.set_task_assignees(&task.id, &task.assignee_ids).await?;
+        }
+        if !task.label_ids.is_empty() {
+            tx.set_task_labels(&task.id, &task.label_ids).await?;
+        }
         tx.set_positions(&shifted).await?;
         let created = Payload::TaskCreated(TaskCreated {
             task: Some(task.clone()),

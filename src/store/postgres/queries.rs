@@ -51,6 +51,9 @@ impl Tx for PgTx {
     }
 
     async fn board(&mut self, id: &str) -> Result<Option<Board>> {
+        if let Some(locked) = self.locked_board(id) {
+            return Ok(locked.board.clone());
+        }
         let q = sqlx::query("SELECT id, name, created_at, archived FROM boards WHERE id = $1 AND deleted_at IS NULL")
             .bind(id);
         self.first(q, board).await
@@ -212,6 +215,7 @@ impl Tx for PgTx {
     }
 
     async fn update_board(&mut self, board: &Board) -> Result<()> {
+        self.locked = None;
         let q = sqlx::query("UPDATE boards SET name = $1, archived = $2 WHERE id = $3")
             .bind(&board.name)
             .bind(board.archived)
@@ -220,6 +224,7 @@ impl Tx for PgTx {
     }
 
     async fn delete_board(&mut self, id: &str, now_ms: i64) -> Result<()> {
+        self.locked = None;
         // Without members, its lists and tasks answer as not found to everyone too.
         self.execute(sqlx::query("DELETE FROM board_members WHERE board_id = $1").bind(id))
             .await?;

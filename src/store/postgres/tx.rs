@@ -3,8 +3,10 @@
 //! rolls the transaction back before the connection is used again.
 
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Row, Transaction};
 
+use super::rows::board;
+use crate::proto::v1::Board;
 use crate::store::{Result, Tx};
 
 /// A statement with its binds.
@@ -19,18 +21,32 @@ const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 pub(super) struct PgTx {
     tx: Transaction<'static, Postgres>,
+    /// The board [`Tx::lock_board`] locked, as the lock read it (`None` inside: it is
+    /// deleted or missing). Nobody else can change it until this transaction ends, so
+    /// [`Tx::board`] answers from here until this transaction writes it: every
+    /// change's access check reads it, and a round trip is most of a statement's cost.
+    pub(super) locked: Option<LockedBoard>,
+}
+
+/// What [`Tx::lock_board`] read of the board it locked.
+pub(super) struct LockedBoard {
+    id: String,
+    /// `None`: deleted, or never was.
+    pub(super) board: Option<Board>,
 }
 
 impl PgTx {
     pub(super) async fn read(pool: &PgPool) -> Result<Box<dyn Tx>> {
         Ok(Box::new(PgTx {
             tx: pool.begin_with(BEGIN_READ).await?,
+            locked: None,
         }))
     }
 
     pub(super) async fn write(pool: &PgPool) -> Result<Box<dyn Tx>> {
         Ok(Box::new(PgTx {
             tx: pool.begin_with(BEGIN_WRITE).await?,
+            locked: None,
         }))
     }
 
@@ -63,9 +79,22 @@ impl PgTx {
     /// without waiting. A board that does not exist locks nothing: the read after it
     /// finds nothing either.
     pub(super) async fn lock_board_row(&mut self, board_id: &str) -> Result<()> {
-        let lock = sqlx::query("SELECT 1 FROM boards WHERE id = $1 FOR NO KEY UPDATE").bind(board_id);
-        self.execute(lock).await?;
+        let lock = sqlx::query(
+            "SELECT id, name, created_at, archived, deleted_at IS NOT NULL FROM boards WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(board_id.to_owned());
+        let row = self.first(lock, |r| Ok((board(r)?, r.try_get::<bool, _>(4)?))).await?;
+        let live = row.and_then(|(b, deleted)| (!deleted).then_some(b));
+        self.locked = Some(LockedBoard {
+            id: board_id.to_owned(),
+            board: live,
+        });
         Ok(())
+    }
+
+    /// The board as the lock read it, when `id` is the locked board.
+    pub(super) fn locked_board(&self, id: &str) -> Option<&LockedBoard> {
+        self.locked.as_ref().filter(|locked| locked.id == id)
     }
 
     /// [`Tx::lock_request`]: a transaction-scoped advisory lock keyed by the hashes of
