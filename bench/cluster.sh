@@ -2,17 +2,18 @@
 # Several boardcast instances on one PostgreSQL (issue 12's targets), beside the same
 # measures on one embedded-SQLite instance and nchan, in one run:
 #   1. durable creates/s with 64 writers, on one board and over 20 boards;
-#   2. create latency at a fixed 2,000/s;
-#   3. write→deliver latency at 2,000 writes/s, written on instance A, delivered by B
-#      (beside: one SQLite instance, and nchan publishing to its own subscribers);
-#   4. commit latency at 1,000 writes/s with 1, 2 and 3 instances running;
+#   2. create latency at a fixed 500/s and 2,000/s;
+#   3. write→deliver latency at 500 and 2,000 writes/s, written on instance A, delivered
+#      by B (beside: one SQLite instance, and nchan publishing to its own subscribers);
+#   4. commit latency at 500 writes/s with 1, 2 and 3 instances running;
 #   5. the soak: 10^5 events over 20 boards, 1,000 SSE subscribers over two instances,
 #      2,000 streams cut and resumed on the other instance: lost, duplicated, resets.
 #
 #   bench/cluster.sh [soak-events]      (default 100000)
 #
+# The reference for PostgreSQL is pgbench's simple-update run on the same server.
 # Needs: a PostgreSQL server (BOARDCAST_BENCH_DATABASE_URL, default
-# postgres://postgres@127.0.0.1:5432, a role that may create databases), psql;
+# postgres://postgres@127.0.0.1:5432, a role that may create databases), psql, pgbench;
 # for the nchan row, nginx-light and libnginx-mod-nchan (apt; skipped without them).
 set -euo pipefail
 SOAK_EVENTS=${1:-100000}
@@ -97,43 +98,54 @@ start 1
 line=$("$BIN/loadgen" soak --addrs "$(addr 0),$(addr 1)" --token "$TOKEN" --boards 20 --events 20000 --subscribers 0 --cycles 0 --json)
 row "PostgreSQL, 2 instances, 20 boards" "$line"
 stop_all
+# The reference: the same server running pgbench's simple-update transaction (BEGIN,
+# UPDATE, SELECT, INSERT, END), 16 clients: what this machine's PostgreSQL commits
+# per second durably, whoever the client is.
+psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS ${DBNAME}_pgbench WITH (FORCE)" -c "CREATE DATABASE ${DBNAME}_pgbench" >/dev/null
+pgbench -q -i -s 10 "$SERVER/${DBNAME}_pgbench" >/dev/null 2>&1
+tps=$(pgbench -c 16 -j 2 -T 10 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+lat=$(pgbench -c 16 -j 2 -T 5 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\).*/\1/p')
+psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS ${DBNAME}_pgbench WITH (FORCE)" >/dev/null
+printf '| reference: pgbench -N (simple update), 16 clients | %.0f/s | avg %s | | |\n' "$tps" "$lat" | tee -a "$OUT"
 
-say "2. create latency at 2,000/s (one board, 64 connections)"
+say "2. create latency at a fixed rate (one board, 64 connections)"
 echo "| setup | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
-fresh_db; start 0; writes "PostgreSQL, 1 instance" "$(addr 0)" 2000 20000; stop_all
+fresh_db; start 0; writes "PostgreSQL, 1 instance, 500/s" "$(addr 0)" 500 10000
+writes "PostgreSQL, 1 instance, 2,000/s" "$(addr 0)" 2000 20000; stop_all
 
-say "3. write→deliver at 2,000 writes/s, 100 SSE subscribers (deliveries/s, latency ms)"
+say "3. write→deliver (publish sent → event received), 100 SSE subscribers (deliveries/s, latency ms)"
 echo "| setup | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
-fanout() { # label target sub-addr pub-addr [token]
-  local extra=()
-  [ -n "${5:-}" ] && extra=(--token "$5")
+fanout() { # label target sub-addr pub-addr [rate]
+  local rate=${5:-2000}
   line=$("$BIN/loadgen" fanout --target "$2" --addr "$3" --publish-addr "$4" --transport sse --subscribers 100 \
-    --events 20000 --rate 2000 --publishers 16 --size 200 --drain-secs 20 "${extra[@]}" --json)
+    --events $((rate * 10)) --rate "$rate" --publishers 16 --size 200 --drain-secs 20 --json)
   row "$1" "$line"
 }
 rm -rf "$WORK/sqlite" && mkdir -p "$WORK/sqlite"
-start 0 "$WORK/sqlite/bench.db"; fanout "SQLite, same instance" boardcast "$(addr 0)" "$(addr 0)"; stop_all
+start 0 "$WORK/sqlite/bench.db"; fanout "SQLite, same instance, 2000/s" boardcast "$(addr 0)" "$(addr 0)"; stop_all
 fresh_db; start 0; start 1
-fanout "PostgreSQL, same instance" boardcast "$(addr 0)" "$(addr 0)"
-fanout "PostgreSQL, written on A, delivered by B" boardcast "$(addr 1)" "$(addr 0)"
+for rate in 500 2000; do
+  fanout "PostgreSQL, same instance, $rate/s" boardcast "$(addr 0)" "$(addr 0)" "$rate"
+  fanout "PostgreSQL, written on A, delivered by B, $rate/s" boardcast "$(addr 1)" "$(addr 0)" "$rate"
+done
 stop_all
 if command -v nginx >/dev/null && [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
   mkdir -p "$WORK/nginx/tmp"
   nginx -p "$WORK/nginx/" -c "$PWD/bench/nchan.conf" >"$WORK/nginx/out.log" 2>&1 &
   sleep 0.5
-  fanout "nchan (reference), one process" nchan 127.0.0.1:8090 127.0.0.1:8090
+  fanout "nchan (reference), one process, 2000/s" nchan 127.0.0.1:8090 127.0.0.1:8090
   kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
 else
   echo "| nchan (reference) | not installed: apt-get install nginx-light libnginx-mod-nchan | | | |" | tee -a "$OUT"
 fi
 
-say "4. commit latency at 1,000 writes/s, spread over the running instances"
+say "4. commit latency at 500 writes/s, spread over the running instances"
 echo "| instances | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
 for n in 1 2 3; do
   fresh_db
   addrs=""
   for i in $(seq 0 $((n - 1))); do start "$i"; addrs="$addrs${addrs:+,}$(addr "$i")"; done
-  writes "$n" "$addrs" 1000 10000 32
+  writes "$n" "$addrs" 500 10000 32
   stop_all
 done
 
