@@ -10,6 +10,7 @@
 #      2,000 streams cut and resumed on the other instance: lost, duplicated, resets.
 #
 #   bench/cluster.sh [soak-events]      (default 100000)
+#   SECTIONS="3 5" bench/cluster.sh     (only those sections)
 #
 # The reference for PostgreSQL is pgbench's simple-update run on the same server.
 # Needs: a PostgreSQL server (BOARDCAST_BENCH_DATABASE_URL, default
@@ -32,6 +33,8 @@ cleanup() {
   psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+want() { [[ " ${SECTIONS:-1 2 3 4 5} " == *" $1 "* ]]; }
 
 say() { printf '\n## %s\n' "$*" | tee -a "$OUT"; }
 
@@ -86,6 +89,7 @@ writes() { # label addrs rate count [concurrency]
 
 echo "# boardcast on PostgreSQL: $(date -u +%FT%TZ), $(nproc) cores, $(psql "$SERVER/postgres" -Atc 'select version()' | cut -d' ' -f1-2)" | tee "$OUT"
 
+want 1 && {
 say "1. durable creates, 64 writers (writes/s, latency ms p50 / p99 / max)"
 echo "| setup | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
 rm -rf "$WORK/sqlite" && mkdir -p "$WORK/sqlite"
@@ -107,12 +111,16 @@ tps=$(pgbench -c 16 -j 2 -T 10 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev
 lat=$(pgbench -c 16 -j 2 -T 5 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\).*/\1/p')
 psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS ${DBNAME}_pgbench WITH (FORCE)" >/dev/null
 printf '| reference: pgbench -N (simple update), 16 clients | %.0f/s | avg %s | | |\n' "$tps" "$lat" | tee -a "$OUT"
+}
 
+want 2 && {
 say "2. create latency at a fixed rate (one board, 64 connections)"
 echo "| setup | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
 fresh_db; start 0; writes "PostgreSQL, 1 instance, 500/s" "$(addr 0)" 500 10000
 writes "PostgreSQL, 1 instance, 2,000/s" "$(addr 0)" 2000 20000; stop_all
+}
 
+want 3 && {
 say "3. write→deliver (publish sent → event received), 100 SSE subscribers (deliveries/s, latency ms)"
 echo "| setup | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
 fanout() { # label target sub-addr pub-addr [rate]
@@ -138,7 +146,9 @@ if command -v nginx >/dev/null && [ -e /usr/lib/nginx/modules/ngx_nchan_module.s
 else
   echo "| nchan (reference) | not installed: apt-get install nginx-light libnginx-mod-nchan | | | |" | tee -a "$OUT"
 fi
+}
 
+want 4 && {
 say "4. commit latency at 500 writes/s, spread over the running instances"
 echo "| instances | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
 for n in 1 2 3; do
@@ -148,7 +158,9 @@ for n in 1 2 3; do
   writes "$n" "$addrs" 500 10000 32
   stop_all
 done
+}
 
+want 5 && {
 say "5. soak: $SOAK_EVENTS events, 20 boards, 1,000 SSE subscribers on two instances, 2,000 cuts"
 fresh_db; start 0; start 1; make_token
 "$BIN/loadgen" soak --addrs "$(addr 0),$(addr 1)" --token "$TOKEN" --boards 20 --events "$SOAK_EVENTS" \
@@ -161,4 +173,5 @@ print(f"writes {r['writes_per_sec']:,.0f}/s over {r['write_secs']:.1f} s; reconn
       f"lost {r['lost']}, duplicated or out of order {r['duplicated_or_out_of_order']}, resets {r['resets']}")
 PY
 stop_all
+}
 echo; echo "results: $OUT"
