@@ -684,3 +684,33 @@ async fn a_lost_connection_is_unavailable_and_its_transaction_rolled_back() {
     // transaction was kept.
     assert!(!user_exists(&store, "lost").await);
 }
+
+#[tokio::test]
+async fn a_transaction_dropped_while_it_begins_leaves_no_transaction_behind_on_postgres() {
+    let Some(url) = test_database().await else { return };
+    // One connection, so the next transaction reuses the one a cancelled begin had.
+    let store = PgStore::connect(&format!("{url}?max_connections=1")).await.unwrap();
+    seed(&store).await;
+    for round in 0..60 {
+        // A read dropped after a few polls: at one of its awaits, some rounds mid-`BEGIN`.
+        {
+            let read = store.read();
+            tokio::pin!(read);
+            for _ in 0..=round % 6 {
+                if futures_util::poll!(&mut read).is_ready() {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        // Were that read-only transaction left open, this write would run inside it.
+        let mut tx = store.write().await.unwrap();
+        tx.lock_board("b")
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        tx.insert_board(&board(&format!("after-{round}")), &[]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mut tx = store.read().await.unwrap();
+    assert!(tx.board("after-59").await.unwrap().is_some());
+}

@@ -56,11 +56,11 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let parsed = url::pool_url(url)?;
         let options = PgConnectOptions::from_str(&parsed.server)?;
-        // No ping before each lend: it is a round trip per transaction. A connection
-        // the server dropped fails its first statement instead (a 503, once), and the
-        // pool closes it.
+        // The ping before each lend stays (sqlx's default), though it costs a round
+        // trip per transaction: it is also what sends the `ROLLBACK` a dropped
+        // transaction left queued. Without it the next `BEGIN` ran inside the old,
+        // read-only transaction ("there is already a transaction in progress").
         let pool = PgPoolOptions::new()
-            .test_before_acquire(false)
             .max_connections(parsed.max_connections)
             .acquire_timeout(parsed.acquire_timeout)
             .connect_with(options)

@@ -19,6 +19,21 @@ const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 /// everything the board's previous writers did.
 const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
+/// Opens a transaction in a task of its own, so it runs to the end even when the
+/// caller is dropped (a stream whose client left, a request cancelled). sqlx 0.9's
+/// `begin` is not cancel-safe on PostgreSQL (transact-rs/sqlx#4393): dropped while
+/// `BEGIN` is in flight, it returns the connection to the pool inside that
+/// transaction, and the next borrower's `BEGIN` is ignored ("there is already a
+/// transaction in progress"): a write then runs in an old read-only snapshot. Run to
+/// completion, the `Transaction` exists and its drop rolls back as it should.
+async fn begin(pool: &PgPool, statement: &'static str) -> Result<Transaction<'static, Postgres>> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin_with(statement).await }).await {
+        Ok(begun) => Ok(begun?),
+        Err(e) => Err(crate::store::Error::Postgres(sqlx::Error::Io(std::io::Error::other(e)))),
+    }
+}
+
 pub(super) struct PgTx {
     tx: Transaction<'static, Postgres>,
     /// The board [`Tx::lock_board`] locked, as the lock read it (`None` inside: it is
@@ -38,14 +53,14 @@ pub(super) struct LockedBoard {
 impl PgTx {
     pub(super) async fn read(pool: &PgPool) -> Result<Box<dyn Tx>> {
         Ok(Box::new(PgTx {
-            tx: pool.begin_with(BEGIN_READ).await?,
+            tx: begin(pool, BEGIN_READ).await?,
             locked: None,
         }))
     }
 
     pub(super) async fn write(pool: &PgPool) -> Result<Box<dyn Tx>> {
         Ok(Box::new(PgTx {
-            tx: pool.begin_with(BEGIN_WRITE).await?,
+            tx: begin(pool, BEGIN_WRITE).await?,
             locked: None,
         }))
     }
