@@ -176,6 +176,21 @@ pub(super) async fn label_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Nee
     Ok(label)
 }
 
+/// A signed-in user (username = id) with no credential, for core's own tests.
+#[cfg(test)]
+impl Actor {
+    pub(crate) fn for_tests(id: &str, name: &str) -> Actor {
+        Actor {
+            user: User {
+                id: id.into(),
+                name: name.into(),
+                username: id.into(),
+            },
+            credential_id: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

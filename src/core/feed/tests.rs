@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use super::super::{Actor, Core, Resume, StreamItem, Subscription, seed};
 use super::{SWEEP, spawn};
 use crate::bus::Bus;
-use crate::proto::v1::{CreateTaskRequest, User};
+use crate::proto::v1::CreateTaskRequest;
 use crate::store::cluster::Cluster;
 use crate::store::postgres::PgCluster;
 use crate::store::postgres::cluster::application_name;
@@ -86,14 +86,7 @@ async fn instance_with_ring(
 }
 
 fn alice() -> Actor {
-    Actor {
-        user: User {
-            id: "alice".into(),
-            name: "Alice".into(),
-            username: "alice".into(),
-        },
-        credential_id: None,
-    }
+    Actor::for_tests("alice", "Alice")
 }
 
 /// Creates a task; its event's seq.

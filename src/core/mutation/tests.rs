@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::super::{Actor, Core, Error, seed};
 use crate::bus::Bus;
-use crate::proto::v1::{CreateTaskRequest, DeleteTaskRequest, GetBoardRequest, UpdateTaskRequest, User};
+use crate::proto::v1::{CreateTaskRequest, DeleteTaskRequest, GetBoardRequest, UpdateTaskRequest};
 use crate::store::{SqliteStore, Store};
 
 async fn core() -> Core {
@@ -15,14 +15,7 @@ async fn core() -> Core {
 }
 
 fn alice() -> Actor {
-    Actor {
-        user: User {
-            id: "alice".into(),
-            name: "Alice".into(),
-            username: "alice".into(),
-        },
-        credential_id: None,
-    }
+    Actor::for_tests("alice", "Alice")
 }
 
 fn create(title: &str, request_id: &str) -> CreateTaskRequest {

@@ -9,20 +9,13 @@ use std::sync::Arc;
 use super::super::{Actor, Core, seed};
 use crate::bus::Bus;
 use crate::proto::v1::{
-    CreateTaskRequest, GetBoardRequest, GetBoardResponse, MoveTaskRequest, Task, User, board_event::Payload,
+    CreateTaskRequest, GetBoardRequest, GetBoardResponse, MoveTaskRequest, Task, board_event::Payload,
 };
 use crate::store::postgres::scratch::test_database;
 use crate::store::{PgStore, Store};
 
 fn alice() -> Actor {
-    Actor {
-        user: User {
-            id: "alice".into(),
-            name: "Alice".into(),
-            username: "alice".into(),
-        },
-        credential_id: None,
-    }
+    Actor::for_tests("alice", "Alice")
 }
 
 /// Two cores on one fresh, seeded database; `None` when PostgreSQL is unavailable.
