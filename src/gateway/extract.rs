@@ -97,21 +97,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Deserializes JSON, naming the path of the offending field in the error.
+/// Deserializes one JSON object, naming the path of the offending field in the error.
+///
+/// Only an object is a request: serde's derived structs would otherwise also take an
+/// array and fill the fields by position.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Error::invalid("body", "the request body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            Error::InvalidArgument {
-                field: None,
-                message: format!("invalid JSON body: {inner}"),
-            }
-        } else {
-            Error::invalid(&path, format!("invalid JSON body at `{path}`: {inner}"))
+    serde_path_to_error::deserialize(de).map_err(json_error)
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if path == "." {
+        Error::InvalidArgument {
+            field: None,
+            message: format!("invalid JSON body: {inner}"),
         }
-    })
+    } else {
+        Error::invalid(&path, format!("invalid JSON body at `{path}`: {inner}"))
+    }
 }
 
 /// `If-Match: "<version>"`: the version a change expects the task to be at.

@@ -273,3 +273,36 @@ async fn stale_version_is_409_in_the_body_and_412_with_if_match() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 }
+
+/// A JSON body sent as is, so the test controls every byte.
+async fn send_raw(app: &TestApp, method: Method, path: &str, body: &str) -> reqwest::Response {
+    app.http
+        .request(method, app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rest_bodies_that_are_json_arrays_are_refused_not_taken_by_position() {
+    let app = spawn_app().await;
+    unchanged(&app, || async {
+        let resp = send_raw(&app, Method::POST, "/tasks", r#"["list-todo","x"]"#).await;
+        let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["error"]["field"], "body", "{body}");
+        assert_eq!(
+            body["error"]["message"], "the request body must be a JSON object",
+            "{body}"
+        );
+    })
+    .await;
+    let task = app.create_task("list-todo", "keep").await;
+    let before = app.board("board-1").await;
+    let path = format!("/tasks/{}", task.id);
+    let resp = send_raw(&app, Method::PATCH, &path, &format!(r#" ["{}","y"]"#, task.id)).await;
+    let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["error"]["field"], "body", "{body}");
+    assert_eq!(app.board("board-1").await, before, "a refused rename changed the board");
+}
