@@ -100,14 +100,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// Deserializes one JSON object, naming the path of the offending field in the error.
 ///
 /// Only an object is a request: serde's derived structs would otherwise also take an
-/// array and fill the fields by position.
+/// array and fill the fields by position. Anything but whitespace after the object is
+/// refused rather than ignored, so two bodies sent back to back are not half-applied.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     if first.is_some_and(|b| *b != b'{') {
         return Err(Error::invalid("body", "the request body must be a JSON object"));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(json_error)
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(json_error)?;
+    de.end().map_err(|e| {
+        Error::invalid(
+            "body",
+            format!("the request body must be one JSON object with nothing after it: {e}"),
+        )
+    })?;
+    Ok(value)
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {

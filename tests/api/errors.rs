@@ -306,3 +306,31 @@ async fn rest_bodies_that_are_json_arrays_are_refused_not_taken_by_position() {
     assert_eq!(body["error"]["field"], "body", "{body}");
     assert_eq!(app.board("board-1").await, before, "a refused rename changed the board");
 }
+
+#[tokio::test]
+async fn bytes_after_the_json_body_are_refused_not_ignored() {
+    let app = spawn_app().await;
+    for bad in [
+        r#"{"title":"t","listId":"list-todo"} xyz"#,
+        r#"{"title":"t","listId":"list-todo"}{"title":"u","listId":"list-todo"}"#,
+    ] {
+        unchanged(&app, || async {
+            let resp = send_raw(&app, Method::POST, "/tasks", bad).await;
+            let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+            assert_eq!(body["error"]["field"], "body", "{body}");
+            assert!(
+                body["error"]["message"].as_str().unwrap().contains("line 1 column"),
+                "{body}"
+            );
+        })
+        .await;
+    }
+    let resp = send_raw(
+        &app,
+        Method::POST,
+        "/tasks",
+        "{\"title\":\"t\",\"listId\":\"list-todo\"} \r\n\t",
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "trailing whitespace is fine");
+}
