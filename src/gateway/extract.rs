@@ -118,10 +118,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// The error of a body serde refused. The path stops at the first segment serde could
+/// not name (a syntax error inside a key, say) so the field is never `?`; serde_json's
+/// message carries the line and column.
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let path = e.path().to_string();
+    let mut path = String::new();
+    for segment in e.path() {
+        match segment {
+            serde_path_to_error::Segment::Unknown => break,
+            serde_path_to_error::Segment::Seq { .. } => {}
+            _ if !path.is_empty() => path.push('.'),
+            _ => {}
+        }
+        path.push_str(&segment.to_string());
+    }
     let inner = e.into_inner();
-    if path == "." {
+    if path.is_empty() {
         Error::InvalidArgument {
             field: None,
             message: format!("invalid JSON body: {inner}"),

@@ -334,3 +334,32 @@ async fn bytes_after_the_json_body_are_refused_not_ignored() {
     .await;
     assert_eq!(resp.status(), StatusCode::CREATED, "trailing whitespace is fine");
 }
+
+#[tokio::test]
+async fn json_syntax_errors_never_name_the_field_question_mark() {
+    let app = spawn_app().await;
+    for (bad, field) in [
+        // A broken key: serde cannot name the field, so no field is named.
+        (r#"{"title" "x", "listId": "list-todo"}"#, None),
+        (r#"{"title": "x", "listId": "list-todo""#, None),
+        (r#"{"title": "x", lis"#, None),
+        // A broken value: the field it belongs to is known.
+        (r#"{"title": x, "listId": "list-todo"}"#, Some("title")),
+    ] {
+        unchanged(&app, || async {
+            let resp = send_raw(&app, Method::POST, "/tasks", bad).await;
+            let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(!message.contains('?'), "{bad}: {body}");
+            assert!(message.contains("line 1 column"), "{bad}: {body}");
+            match field {
+                Some(f) => assert_eq!(body["error"]["field"], f, "{bad}: {body}"),
+                None => assert!(
+                    body["error"]["field"].is_null() || body["error"].get("field").is_none(),
+                    "{bad}: {body}"
+                ),
+            }
+        })
+        .await;
+    }
+}
