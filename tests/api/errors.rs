@@ -363,3 +363,67 @@ async fn json_syntax_errors_never_name_the_field_question_mark() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn titles_and_names_refuse_control_bidi_and_zero_width_only_text() {
+    let app = spawn_app().await;
+    let bad = [
+        ("a\u{0}b", Some("U+0000 (character 2")),
+        ("line\nbreak", Some("U+000A (character 5")),
+        ("tab\there", Some("U+0009 (character 4")),
+        ("c1 \u{85}", Some("U+0085 (character 4")),
+        ("safe\u{202E}txt.exe", Some("U+202E (character 5")),
+        ("\u{2066}x", Some("U+2066 (character 1")),
+        ("\u{200B}\u{FEFF} \u{2060}", None),
+    ];
+    for (text, says) in bad {
+        let cases = [
+            (
+                Method::POST,
+                "/tasks",
+                json!({"title": text, "listId": "list-todo"}),
+                "title",
+            ),
+            (Method::POST, "/boards/board-1/lists", json!({"name": text}), "name"),
+            (Method::PATCH, "/boards/board-1", json!({"name": text}), "name"),
+            (
+                Method::POST,
+                "/boards/board-1/labels",
+                json!({"name": text, "color": "#1f883d"}),
+                "name",
+            ),
+        ];
+        for (method, path, body, field) in cases {
+            unchanged(&app, || async {
+                let resp = app.send_json(method, path, body).await;
+                let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+                assert_eq!(body["error"]["field"], field, "{text:?} {path}: {body}");
+                let message = body["error"]["message"].as_str().unwrap();
+                match says {
+                    Some(says) => assert!(message.contains(says), "{text:?} {path}: {body}"),
+                    None => assert!(message.contains("visible text"), "{text:?} {path}: {body}"),
+                }
+            })
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn descriptions_keep_newlines_and_tabs_but_refuse_nul_and_bidi_overrides() {
+    let app = spawn_app().await;
+    let task = app.create_task("list-todo", "t").await;
+    let path = format!("/tasks/{}", task.id);
+    let resp = app
+        .send_json(Method::PATCH, &path, json!({"description": "one\n\ttwo\r\n"}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    for (text, says) in [("a\u{0}", "U+0000 (character 2"), ("\u{202D}x", "U+202D (character 1")] {
+        let before = app.board("board-1").await;
+        let resp = app.send_json(Method::PATCH, &path, json!({"description": text})).await;
+        let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["error"]["field"], "description", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(says), "{body}");
+        assert_eq!(app.board("board-1").await, before);
+    }
+}
