@@ -9,16 +9,13 @@ pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
 pub const REQUEST_ID_MAX_CHARS: usize = 200;
 
-/// A task title: trimmed, 1 to 200 characters.
+/// A task title: one line of visible text ([`one_line`]), trimmed, 1 to 200 characters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self> {
-        let t = raw.trim();
-        if t.is_empty() {
-            return Err(Error::invalid("title", "title must not be empty"));
-        }
+        let t = one_line("title", raw)?;
         let n = t.chars().count();
         if n > TITLE_MAX_CHARS {
             return Err(Error::invalid(
@@ -36,16 +33,14 @@ impl Title {
 
 pub const NAME_MAX_CHARS: usize = 100;
 
-/// A board or list name: trimmed, 1 to 100 characters.
+/// A board or list name: one line of visible text ([`one_line`]), trimmed, 1 to 100
+/// characters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Name(String);
 
 impl Name {
     pub fn parse(raw: &str) -> Result<Self> {
-        let t = raw.trim();
-        if t.is_empty() {
-            return Err(Error::invalid("name", "name must not be empty"));
-        }
+        let t = one_line("name", raw)?;
         let n = t.chars().count();
         if n > NAME_MAX_CHARS {
             return Err(Error::invalid(
@@ -65,11 +60,11 @@ pub const LABEL_NAME_MAX_CHARS: usize = 50;
 /// At most this many assignees, or labels, on one task.
 pub const MAX_TASK_IDS: usize = 50;
 
-/// A label name: trimmed, 1 to 50 characters.
+/// A label name: one line of visible text ([`one_line`]), trimmed, 1 to 50 characters.
 pub fn label_name(raw: &str) -> Result<String> {
-    let t = raw.trim();
+    let t = one_line("name", raw)?;
     let n = t.chars().count();
-    if n == 0 || n > LABEL_NAME_MAX_CHARS || t.chars().any(char::is_control) {
+    if n > LABEL_NAME_MAX_CHARS {
         return Err(Error::invalid(
             "name",
             format!("name must be 1 to {LABEL_NAME_MAX_CHARS} printable characters (got {n})"),
@@ -131,12 +126,14 @@ pub fn due_at(raw: Option<prost_types::Timestamp>) -> Result<Option<prost_types:
     }
 }
 
-/// A task description: up to 10,000 characters, kept as written.
+/// A task description: up to 10,000 characters, kept as written; newlines and tabs are
+/// allowed, other control characters and bidirectional overrides are not.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: &str) -> Result<Self> {
+        refuse_hidden_characters("description", raw, &['\n', '\r', '\t'])?;
         let n = raw.chars().count();
         if n > DESCRIPTION_MAX_CHARS {
             return Err(Error::invalid(
@@ -258,18 +255,65 @@ impl std::fmt::Debug for Password<'_> {
     }
 }
 
-/// A display name (of a user, `name`, or of a personal token, `name`): trimmed, 1 to
-/// `max` characters.
+/// A display name (of a user, `name`, or of a personal token, `name`): one line of
+/// visible text ([`one_line`]), trimmed, 1 to `max` characters.
 pub fn name(raw: &str, max: usize) -> Result<String> {
-    let t = raw.trim();
+    let t = one_line("name", raw)?;
     let n = t.chars().count();
-    if n == 0 || n > max || t.chars().any(char::is_control) {
+    if n > max {
         return Err(Error::invalid(
             "name",
             format!("name must be 1 to {max} printable characters (got {n})"),
         ));
     }
     Ok(t.to_owned())
+}
+
+/// Text shown as one line (titles, names): trimmed, and refused when it holds a control
+/// character (tab and newline too: every client would render them differently), a
+/// bidirectional override or isolate (they make the text read differently from what it
+/// holds), or nothing visible once whitespace and zero-width characters are removed.
+fn one_line<'a>(field: &str, raw: &'a str) -> Result<&'a str> {
+    refuse_hidden_characters(field, raw, &[])?;
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(Error::invalid(field, format!("{field} must not be empty")));
+    }
+    if t.chars().all(|c| c.is_whitespace() || is_zero_width(c)) {
+        return Err(Error::invalid(
+            field,
+            format!("{field} must hold visible text, not only whitespace and zero-width characters such as U+200B"),
+        ));
+    }
+    Ok(t)
+}
+
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Refuses C0/C1 control characters (but those in `allowed`) and the bidirectional
+/// overrides and isolates U+202A–U+202E, U+2066–U+2069, naming the first one as
+/// U+XXXX and its place (1-based, in characters of the text as sent).
+fn refuse_hidden_characters(field: &str, raw: &str, allowed: &[char]) -> Result<()> {
+    for (i, c) in raw.chars().enumerate() {
+        let what = if c.is_control() && !allowed.contains(&c) {
+            "the control character"
+        } else if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            "the bidirectional override"
+        } else {
+            continue;
+        };
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{field} must not contain {what} U+{:04X} (character {} of {field})",
+                u32::from(c),
+                i + 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// An id the client must name (`taskId`, `listId`, `boardId`).

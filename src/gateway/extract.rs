@@ -97,21 +97,50 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Deserializes JSON, naming the path of the offending field in the error.
+/// Deserializes one JSON object, naming the path of the offending field in the error.
+///
+/// Only an object is a request: serde's derived structs would otherwise also take an
+/// array and fill the fields by position. Anything but whitespace after the object is
+/// refused rather than ignored, so two bodies sent back to back are not half-applied.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Error::invalid("body", "the request body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            Error::InvalidArgument {
-                field: None,
-                message: format!("invalid JSON body: {inner}"),
-            }
-        } else {
-            Error::invalid(&path, format!("invalid JSON body at `{path}`: {inner}"))
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(json_error)?;
+    de.end().map_err(|e| {
+        Error::invalid(
+            "body",
+            format!("the request body must be one JSON object with nothing after it: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// The error of a body serde refused. The path stops at the first segment serde could
+/// not name (a syntax error inside a key, say) so the field is never `?`; serde_json's
+/// message carries the line and column.
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let mut path = String::new();
+    for segment in e.path() {
+        match segment {
+            serde_path_to_error::Segment::Unknown => break,
+            serde_path_to_error::Segment::Seq { .. } => {}
+            _ if !path.is_empty() => path.push('.'),
+            _ => {}
         }
-    })
+        path.push_str(&segment.to_string());
+    }
+    let inner = e.into_inner();
+    if path.is_empty() {
+        Error::InvalidArgument {
+            field: None,
+            message: format!("invalid JSON body: {inner}"),
+        }
+    } else {
+        Error::invalid(&path, format!("invalid JSON body at `{path}`: {inner}"))
+    }
 }
 
 /// `If-Match: "<version>"`: the version a change expects the task to be at.

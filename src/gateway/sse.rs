@@ -30,8 +30,9 @@ pub async fn board_events(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let resume = match last_event_id(&headers, &q) {
-        None => Resume::Live,
-        Some(raw) => raw.parse().map(Resume::After).unwrap_or(Resume::Unreadable(raw)),
+        Ok(None) => Resume::Live,
+        Ok(Some(raw)) => raw.parse().map(Resume::After).unwrap_or(Resume::Unreadable(raw)),
+        Err(raw) => Resume::Unreadable(raw),
     };
     let sub = s
         .core
@@ -64,7 +65,7 @@ pub async fn many_board_events(
                 .collect()
         })
         .unwrap_or_default();
-    let resume_at = resume::parse(last_event_id(&headers, &q).as_deref());
+    let resume_at = last_event_id(&headers, &q).and_then(|raw| resume::parse(raw.as_deref()));
     let follows = boards
         .into_iter()
         .map(|b| {
@@ -83,13 +84,24 @@ pub async fn many_board_events(
     Ok(respond(sub, connected, Ids::Positions, s.config.sse_heartbeat_ms))
 }
 
-fn last_event_id(headers: &HeaderMap, q: &HashMap<String, String>) -> Option<String> {
-    headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_owned())
-        .or_else(|| q.get("lastEventId").cloned())
-        .filter(|v| !v.is_empty())
+/// The resume point a client sent: `Ok(None)` for none, `Err` with the text as far as
+/// it reads for one that cannot be read, so the stream opens with `reset` instead of
+/// silently going live. A header of bytes that are not visible ASCII is unreadable (it
+/// is no id this server wrote); so is a query value the decoder had to patch with
+/// U+FFFD, which stands for bytes that were not UTF-8.
+fn last_event_id(headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Option<String>, String> {
+    let raw = match headers.get("last-event-id") {
+        Some(value) => match value.to_str() {
+            Ok(text) => text.trim().to_owned(),
+            Err(_) => return Err(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        },
+        None => match q.get("lastEventId") {
+            Some(text) if text.contains(char::REPLACEMENT_CHARACTER) => return Err(text.clone()),
+            Some(text) => text.trim().to_owned(),
+            None => String::new(),
+        },
+    };
+    Ok(Some(raw).filter(|v| !v.is_empty()))
 }
 
 struct Stream {

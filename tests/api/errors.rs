@@ -273,3 +273,157 @@ async fn stale_version_is_409_in_the_body_and_412_with_if_match() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
 }
+
+/// A JSON body sent as is, so the test controls every byte.
+async fn send_raw(app: &TestApp, method: Method, path: &str, body: &str) -> reqwest::Response {
+    app.http
+        .request(method, app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rest_bodies_that_are_json_arrays_are_refused_not_taken_by_position() {
+    let app = spawn_app().await;
+    unchanged(&app, || async {
+        let resp = send_raw(&app, Method::POST, "/tasks", r#"["list-todo","x"]"#).await;
+        let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["error"]["field"], "body", "{body}");
+        assert_eq!(
+            body["error"]["message"], "the request body must be a JSON object",
+            "{body}"
+        );
+    })
+    .await;
+    let task = app.create_task("list-todo", "keep").await;
+    let before = app.board("board-1").await;
+    let path = format!("/tasks/{}", task.id);
+    let resp = send_raw(&app, Method::PATCH, &path, &format!(r#" ["{}","y"]"#, task.id)).await;
+    let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["error"]["field"], "body", "{body}");
+    assert_eq!(app.board("board-1").await, before, "a refused rename changed the board");
+}
+
+#[tokio::test]
+async fn bytes_after_the_json_body_are_refused_not_ignored() {
+    let app = spawn_app().await;
+    for bad in [
+        r#"{"title":"t","listId":"list-todo"} xyz"#,
+        r#"{"title":"t","listId":"list-todo"}{"title":"u","listId":"list-todo"}"#,
+    ] {
+        unchanged(&app, || async {
+            let resp = send_raw(&app, Method::POST, "/tasks", bad).await;
+            let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+            assert_eq!(body["error"]["field"], "body", "{body}");
+            assert!(
+                body["error"]["message"].as_str().unwrap().contains("line 1 column"),
+                "{body}"
+            );
+        })
+        .await;
+    }
+    let resp = send_raw(
+        &app,
+        Method::POST,
+        "/tasks",
+        "{\"title\":\"t\",\"listId\":\"list-todo\"} \r\n\t",
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "trailing whitespace is fine");
+}
+
+#[tokio::test]
+async fn json_syntax_errors_never_name_the_field_question_mark() {
+    let app = spawn_app().await;
+    for (bad, field) in [
+        // A broken key: serde cannot name the field, so no field is named.
+        (r#"{"title" "x", "listId": "list-todo"}"#, None),
+        (r#"{"title": "x", "listId": "list-todo""#, None),
+        (r#"{"title": "x", lis"#, None),
+        // A broken value: the field it belongs to is known.
+        (r#"{"title": x, "listId": "list-todo"}"#, Some("title")),
+    ] {
+        unchanged(&app, || async {
+            let resp = send_raw(&app, Method::POST, "/tasks", bad).await;
+            let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(!message.contains('?'), "{bad}: {body}");
+            assert!(message.contains("line 1 column"), "{bad}: {body}");
+            match field {
+                Some(f) => assert_eq!(body["error"]["field"], f, "{bad}: {body}"),
+                None => assert!(
+                    body["error"]["field"].is_null() || body["error"].get("field").is_none(),
+                    "{bad}: {body}"
+                ),
+            }
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn titles_and_names_refuse_control_bidi_and_zero_width_only_text() {
+    let app = spawn_app().await;
+    let bad = [
+        ("a\u{0}b", Some("U+0000 (character 2")),
+        ("line\nbreak", Some("U+000A (character 5")),
+        ("tab\there", Some("U+0009 (character 4")),
+        ("c1 \u{85}", Some("U+0085 (character 4")),
+        ("safe\u{202E}txt.exe", Some("U+202E (character 5")),
+        ("\u{2066}x", Some("U+2066 (character 1")),
+        ("\u{200B}\u{FEFF} \u{2060}", None),
+    ];
+    for (text, says) in bad {
+        let cases = [
+            (
+                Method::POST,
+                "/tasks",
+                json!({"title": text, "listId": "list-todo"}),
+                "title",
+            ),
+            (Method::POST, "/boards/board-1/lists", json!({"name": text}), "name"),
+            (Method::PATCH, "/boards/board-1", json!({"name": text}), "name"),
+            (
+                Method::POST,
+                "/boards/board-1/labels",
+                json!({"name": text, "color": "#1f883d"}),
+                "name",
+            ),
+        ];
+        for (method, path, body, field) in cases {
+            unchanged(&app, || async {
+                let resp = app.send_json(method, path, body).await;
+                let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+                assert_eq!(body["error"]["field"], field, "{text:?} {path}: {body}");
+                let message = body["error"]["message"].as_str().unwrap();
+                match says {
+                    Some(says) => assert!(message.contains(says), "{text:?} {path}: {body}"),
+                    None => assert!(message.contains("visible text"), "{text:?} {path}: {body}"),
+                }
+            })
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn descriptions_keep_newlines_and_tabs_but_refuse_nul_and_bidi_overrides() {
+    let app = spawn_app().await;
+    let task = app.create_task("list-todo", "t").await;
+    let path = format!("/tasks/{}", task.id);
+    let resp = app
+        .send_json(Method::PATCH, &path, json!({"description": "one\n\ttwo\r\n"}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    for (text, says) in [("a\u{0}", "U+0000 (character 2"), ("\u{202D}x", "U+202D (character 1")] {
+        let before = app.board("board-1").await;
+        let resp = app.send_json(Method::PATCH, &path, json!({"description": text})).await;
+        let body = error_body(resp, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["error"]["field"], "description", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(says), "{body}");
+        assert_eq!(app.board("board-1").await, before);
+    }
+}

@@ -796,3 +796,29 @@ async fn an_idle_stream_whose_client_left_frees_its_slot() {
         "the slot of the stream whose client closed was freed"
     );
 }
+
+#[tokio::test]
+async fn a_non_ascii_last_event_id_is_an_unreadable_resume_point_not_no_id() {
+    let app = spawn_app().await;
+    app.create_task("list-todo", "one").await;
+    // HTTP/1 takes the server's stream fast path; h2c goes through hyper and axum.
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let ids: [&[u8]; 2] = [b"\xff1", "1\u{e9}".as_bytes()];
+    for (client, via) in [(&app.http, "HTTP/1 fast path"), (&h2, "h2c")] {
+        for path in ["/boards/board-1/events", "/events?boards=board-1,board-2"] {
+            for id in ids {
+                let value = reqwest::header::HeaderValue::from_bytes(id).unwrap();
+                let mut stream = SseClient::connect(client.get(app.url(path)).header("Last-Event-ID", value)).await;
+                assert_eq!(stream.response_status, StatusCode::OK, "{via} {path}");
+                stream.next().await.unwrap();
+                let first = stream.next_data().await.unwrap();
+                assert_eq!(first.event.as_deref(), Some("reset"), "{via} {path} {id:?}");
+            }
+        }
+    }
+    // The same bytes percent-encoded in the query are no more readable.
+    let mut stream = sse(&app, "/events?boards=board-1,board-2&lastEventId=board-1%FF:1").await;
+    stream.next().await.unwrap();
+    let first = stream.next_data().await.unwrap();
+    assert_eq!(first.event.as_deref(), Some("reset"));
+}
