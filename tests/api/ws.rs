@@ -616,3 +616,23 @@ async fn identity_is_settled_before_the_upgrade() {
     let plain = app.http.get(app.url("/ws")).send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::NOT_FOUND, "no upgrade, no socket");
 }
+
+#[tokio::test]
+async fn ws_cursor_frames_queued_before_an_auth_switch_are_not_sent_as_the_new_user() {
+    let app = spawn_app().await;
+    let (mut alice, mut bob) = alice_and_bob_on_board_1(&app).await;
+    // The first cursor goes out at once; the second waits out the cursor interval,
+    // and the switch to carol (not a member of board-1) comes before it is due.
+    alice
+        .send(json!({"type":"cursor","boardId":"board-1","x":1.0,"y":1.0}))
+        .await;
+    alice
+        .send(json!({"type":"cursor","boardId":"board-1","x":2.0,"y":2.0}))
+        .await;
+    alice.send(json!({"type":"auth","token": app.token("carol")})).await;
+    assert_eq!(alice.recv_type("welcome").await["userId"], "carol");
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(frame) = tokio::time::timeout_at(deadline, bob.recv()).await {
+        assert_ne!(frame["userId"], "carol", "carol put a frame into board-1: {frame}");
+    }
+}

@@ -239,6 +239,16 @@ impl Connection {
         }
     }
 
+    /// Drops everything held for the current identity before another takes the
+    /// connection: its rooms, its board subscription, its unsent cursors, and the room
+    /// messages already in its mailbox (addressed to a member of those rooms), so
+    /// nothing queued under one identity goes out under the next.
+    pub(super) fn forget_identity(&mut self) {
+        self.leave_all();
+        self.sub = None;
+        (self.mailbox, self.inbox) = Mailbox::new(WS_MAILBOX_FRAMES);
+    }
+
     pub(super) fn welcome(&self) -> Bytes {
         let viewer = self.identity.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
         frames::frame(Out::Welcome(Welcome {
