@@ -636,3 +636,23 @@ async fn ws_cursor_frames_queued_before_an_auth_switch_are_not_sent_as_the_new_u
         assert_ne!(frame["userId"], "carol", "carol put a frame into board-1: {frame}");
     }
 }
+
+#[tokio::test]
+async fn ws_ping_and_pong_frames_count_against_the_frame_limit() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app, "/ws").await;
+    ws.recv().await;
+    for i in 0..400u32 {
+        let frame = if i % 2 == 0 {
+            Message::Ping(Vec::new().into())
+        } else {
+            Message::Pong(Vec::new().into())
+        };
+        if ws.0.send(frame).await.is_err() {
+            break;
+        }
+    }
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("too many messages"), "{reason}");
+}

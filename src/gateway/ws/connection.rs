@@ -165,8 +165,9 @@ impl Connection {
                 out.push(crate::wire::error::ws_frame("", &binary));
                 return self.count_frame();
             }
-            // Pongs only prove liveness; pings are answered by the library.
-            Message::Ping(_) | Message::Pong(_) => return Ok(()),
+            // Pings are answered by the library, pongs only prove liveness; both are
+            // frames the client sends, so both count against the frame rate.
+            Message::Ping(_) | Message::Pong(_) => return self.count_frame(),
             Message::Close(_) => return Err(Some(Close::normal())),
         };
         self.count_frame()?;
