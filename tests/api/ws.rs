@@ -656,3 +656,35 @@ async fn ws_ping_and_pong_frames_count_against_the_frame_limit() {
     assert_eq!(code, 1008, "{reason}");
     assert!(reason.contains("too many messages"), "{reason}");
 }
+
+#[tokio::test]
+async fn ws_unknown_fields_are_refused_on_every_message_type() {
+    let app = spawn_app().await;
+    let mut ws = connect_as(&app, "alice").await;
+    ws.recv().await;
+    for (message, field) in [
+        (json!({"type":"join","boardId":"board-1","afterseq":0}), "afterseq"),
+        (json!({"type":"typing","boardId":"board-1","bogus":1}), "bogus"),
+        (json!({"type":"ping","bogus":true}), "bogus"),
+        (json!({"type":"auth","token": app.token("alice"),"tokn":"x"}), "tokn"),
+        (json!({"type":"delete_task","taskId":"t","bogus":1}), "bogus"),
+    ] {
+        ws.send(message.clone()).await;
+        let answer = ws.recv().await;
+        assert_eq!(
+            (answer["type"].as_str(), answer["field"].as_str()),
+            (Some("error"), Some(field)),
+            "{message} → {answer}"
+        );
+        assert!(answer["message"].as_str().unwrap().contains(field), "{answer}");
+    }
+    // Not joined by the misspelt join; a frame's requestId is still fine on any type.
+    ws.send(json!({"type":"cursor","boardId":"board-1","x":1.0,"y":1.0}))
+        .await;
+    assert_eq!(ws.recv().await["field"], "boardId");
+    ws.send(json!({"type":"join","boardId":"board-1","requestId":"j"}))
+        .await;
+    assert_eq!(ws.recv().await["type"], "presence");
+    ws.send(json!({"type":"ping","requestId":"p"})).await;
+    assert_eq!(ws.recv().await["type"], "pong");
+}
