@@ -181,6 +181,16 @@ impl Close {
         Close::new(1009, format!("frames are limited to {MAX_FRAME_BYTES} bytes"))
     }
 
+    /// The client broke the WebSocket protocol; the reason says how.
+    pub fn protocol(why: &str) -> Self {
+        Close::new(1002, format!("protocol error: {why}"))
+    }
+
+    /// A text frame whose payload is not UTF-8.
+    pub fn invalid_payload() -> Self {
+        Close::new(1007, "text frames must be UTF-8".into())
+    }
+
     /// The credential the socket authenticated with ended (signed out, revoked).
     pub fn revoked(reason: &str) -> Self {
         Close::new(4401, reason.into())

@@ -688,3 +688,84 @@ async fn ws_unknown_fields_are_refused_on_every_message_type() {
     ws.send(json!({"type":"ping","requestId":"p"})).await;
     assert_eq!(ws.recv().await["type"], "pong");
 }
+
+/// A raw WebSocket over a plain TCP stream, past the handshake and the welcome.
+async fn raw_ws(app: &TestApp) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        app.addr
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    tcp
+}
+
+/// Reads the server's frames until its close frame; its code, or `None` when the TCP
+/// connection ends without one.
+async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let mut header = [0u8; 2];
+            tcp.read_exact(&mut header).await.ok()?;
+            let len = match header[1] & 0x7f {
+                126 => usize::from(tcp.read_u16().await.ok()?),
+                127 => usize::try_from(tcp.read_u64().await.ok()?).unwrap(),
+                n => usize::from(n),
+            };
+            let mut payload = vec![0u8; len];
+            tcp.read_exact(&mut payload).await.ok()?;
+            if header[0] & 0x0f == 0x8 {
+                return Some(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    })
+    .await
+    .expect("the server ends the connection within 5 s")
+}
+
+/// One client frame: FIN, `opcode`, masked with a zero key when `masked`.
+fn raw_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut frame = vec![
+        0x80 | opcode,
+        u8::try_from(payload.len()).unwrap() | if masked { 0x80 } else { 0 },
+    ];
+    if masked {
+        frame.extend([0u8; 4]);
+    }
+    frame.extend(payload);
+    frame
+}
+
+#[tokio::test]
+async fn ws_protocol_errors_get_a_1002_or_1007_close_frame_before_the_tcp_close() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    for (what, frame, code) in [
+        (
+            "an unmasked client frame",
+            raw_frame(0x1, br#"{"type":"ping"}"#, false),
+            1002,
+        ),
+        ("a reserved opcode", raw_frame(0x3, b"x", true), 1002),
+        ("a reserved control opcode", raw_frame(0xb, b"", true), 1002),
+        (
+            "invalid UTF-8 in a text frame",
+            raw_frame(0x1, b"\xff\xfe{}", true),
+            1007,
+        ),
+    ] {
+        let mut tcp = raw_ws(&app).await;
+        tcp.write_all(&frame).await.unwrap();
+        assert_eq!(raw_close_code(&mut tcp).await, Some(code), "{what}");
+    }
+}

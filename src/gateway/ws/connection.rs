@@ -281,11 +281,17 @@ fn push(step: Step<Bytes, Close>, out: &mut Vec<Bytes>) -> Flow {
     }
 }
 
-/// A failed read: a frame over the size limit is answered with 1009; anything else
-/// means the socket is gone.
+/// A failed read: a frame over the size limit is answered with 1009, a breach of the
+/// protocol (unmasked frame, reserved opcode or bits, bad control frame) with 1002,
+/// a text frame that is not UTF-8 with 1007; anything else means the socket is gone.
 fn read_failure(e: axum::Error) -> Option<Close> {
-    match e.into_inner().downcast::<tungstenite::Error>() {
-        Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => Some(Close::too_big()),
+    let e = e.into_inner().downcast::<tungstenite::Error>().ok()?;
+    match *e {
+        tungstenite::Error::Capacity(_) => Some(Close::too_big()),
+        // The peer is gone without a close: there is no one to tell.
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
+        tungstenite::Error::Protocol(e) => Some(Close::protocol(&e.to_string())),
+        tungstenite::Error::Utf8(_) => Some(Close::invalid_payload()),
         _ => None,
     }
 }
