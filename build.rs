@@ -45,6 +45,17 @@ const REQUESTS: &[&str] = &[
     ".boardcast.v1.UpdateMemberRequest",
     ".boardcast.v1.CreateLabelRequest",
     ".boardcast.v1.UpdateLabelRequest",
+    // What a WebSocket client sends (ClientMessage's payloads): a misspelt field is an
+    // error, not a default (a misspelt `afterSeq` would join live and skip the replay).
+    ".boardcast.v1.Auth",
+    ".boardcast.v1.Join",
+    ".boardcast.v1.Leave",
+    ".boardcast.v1.Typing",
+    ".boardcast.v1.StopTyping",
+    ".boardcast.v1.CursorMove",
+    ".boardcast.v1.Ping",
+    ".boardcast.v1.Resume",
+    ".boardcast.v1.DeleteTaskRequest",
 ];
 
 /// "Absent = unchanged" fields of `UpdateTaskRequest`: on JSON an `IdSet` is a bare

@@ -46,9 +46,18 @@ pub struct Incoming {
 }
 
 /// Decodes a client's text frame; on failure, the `error` frame that answers it.
+/// Every payload type refuses unknown fields (build.rs), except the frame's
+/// `requestId`, which any message may carry: it is dropped before decoding a type
+/// that has no such field.
 pub fn decode(text: &str) -> Result<Incoming, Bytes> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid_json(&e))?;
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid_json(&e))?;
     let request_id = RequestId::deserialize(&value).map(|r| r.0).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        let tag = object.get("type").and_then(serde_json::Value::as_str);
+        if tag.is_some_and(|tag| In::visit_payload_type(tag, HasRequestId) == Some(false)) {
+            object.remove("requestId");
+        }
+    }
     match serde_path_to_error::deserialize::<_, In>(&value) {
         Ok(message) => Ok(Incoming { request_id, message }),
         Err(e) => Err(super::error::ws_frame(&request_id, &message_error(value, e))),
@@ -124,6 +133,17 @@ fn message_error(mut value: serde_json::Value, err: serde_path_to_error::Error<s
     })
 }
 
+/// Whether the visited payload type has a `requestId` field of its own.
+struct HasRequestId;
+
+impl PayloadVisitor for HasRequestId {
+    type Output = bool;
+    fn visit<T: serde::de::DeserializeOwned + Default>(self) -> bool {
+        let probe = serde_json::Value::Object(std::iter::once(("requestId".to_owned(), "".into())).collect());
+        serde_json::from_value::<T>(probe).is_ok()
+    }
+}
+
 /// Parses a payload as the visited type; the error at the field that fails, if any.
 struct Locate(serde_json::Value);
 
@@ -159,6 +179,16 @@ impl Close {
 
     pub fn too_big() -> Self {
         Close::new(1009, format!("frames are limited to {MAX_FRAME_BYTES} bytes"))
+    }
+
+    /// The client broke the WebSocket protocol; the reason says how.
+    pub fn protocol(why: &str) -> Self {
+        Close::new(1002, format!("protocol error: {why}"))
+    }
+
+    /// A text frame whose payload is not UTF-8.
+    pub fn invalid_payload() -> Self {
+        Close::new(1007, "text frames must be UTF-8".into())
     }
 
     /// The credential the socket authenticated with ended (signed out, revoked).

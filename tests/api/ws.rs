@@ -616,3 +616,156 @@ async fn identity_is_settled_before_the_upgrade() {
     let plain = app.http.get(app.url("/ws")).send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::NOT_FOUND, "no upgrade, no socket");
 }
+
+#[tokio::test]
+async fn ws_cursor_frames_queued_before_an_auth_switch_are_not_sent_as_the_new_user() {
+    let app = spawn_app().await;
+    let (mut alice, mut bob) = alice_and_bob_on_board_1(&app).await;
+    // The first cursor goes out at once; the second waits out the cursor interval,
+    // and the switch to carol (not a member of board-1) comes before it is due.
+    alice
+        .send(json!({"type":"cursor","boardId":"board-1","x":1.0,"y":1.0}))
+        .await;
+    alice
+        .send(json!({"type":"cursor","boardId":"board-1","x":2.0,"y":2.0}))
+        .await;
+    alice.send(json!({"type":"auth","token": app.token("carol")})).await;
+    assert_eq!(alice.recv_type("welcome").await["userId"], "carol");
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(frame) = tokio::time::timeout_at(deadline, bob.recv()).await {
+        assert_ne!(frame["userId"], "carol", "carol put a frame into board-1: {frame}");
+    }
+}
+
+#[tokio::test]
+async fn ws_ping_and_pong_frames_count_against_the_frame_limit() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app, "/ws").await;
+    ws.recv().await;
+    for i in 0..400u32 {
+        let frame = if i % 2 == 0 {
+            Message::Ping(Vec::new().into())
+        } else {
+            Message::Pong(Vec::new().into())
+        };
+        if ws.0.send(frame).await.is_err() {
+            break;
+        }
+    }
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("too many messages"), "{reason}");
+}
+
+#[tokio::test]
+async fn ws_unknown_fields_are_refused_on_every_message_type() {
+    let app = spawn_app().await;
+    let mut ws = connect_as(&app, "alice").await;
+    ws.recv().await;
+    for (message, field) in [
+        (json!({"type":"join","boardId":"board-1","afterseq":0}), "afterseq"),
+        (json!({"type":"typing","boardId":"board-1","bogus":1}), "bogus"),
+        (json!({"type":"ping","bogus":true}), "bogus"),
+        (json!({"type":"auth","token": app.token("alice"),"tokn":"x"}), "tokn"),
+        (json!({"type":"delete_task","taskId":"t","bogus":1}), "bogus"),
+    ] {
+        ws.send(message.clone()).await;
+        let answer = ws.recv().await;
+        assert_eq!(
+            (answer["type"].as_str(), answer["field"].as_str()),
+            (Some("error"), Some(field)),
+            "{message} → {answer}"
+        );
+        assert!(answer["message"].as_str().unwrap().contains(field), "{answer}");
+    }
+    // Not joined by the misspelt join; a frame's requestId is still fine on any type.
+    ws.send(json!({"type":"cursor","boardId":"board-1","x":1.0,"y":1.0}))
+        .await;
+    assert_eq!(ws.recv().await["field"], "boardId");
+    ws.send(json!({"type":"join","boardId":"board-1","requestId":"j"}))
+        .await;
+    assert_eq!(ws.recv().await["type"], "presence");
+    ws.send(json!({"type":"ping","requestId":"p"})).await;
+    assert_eq!(ws.recv().await["type"], "pong");
+}
+
+/// A raw WebSocket over a plain TCP stream, past the handshake and the welcome.
+async fn raw_ws(app: &TestApp) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        app.addr
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    tcp
+}
+
+/// Reads the server's frames until its close frame; its code, or `None` when the TCP
+/// connection ends without one.
+async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let mut header = [0u8; 2];
+            tcp.read_exact(&mut header).await.ok()?;
+            let len = match header[1] & 0x7f {
+                126 => usize::from(tcp.read_u16().await.ok()?),
+                127 => usize::try_from(tcp.read_u64().await.ok()?).unwrap(),
+                n => usize::from(n),
+            };
+            let mut payload = vec![0u8; len];
+            tcp.read_exact(&mut payload).await.ok()?;
+            if header[0] & 0x0f == 0x8 {
+                return Some(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    })
+    .await
+    .expect("the server ends the connection within 5 s")
+}
+
+/// One client frame: FIN, `opcode`, masked with a zero key when `masked`.
+fn raw_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut frame = vec![
+        0x80 | opcode,
+        u8::try_from(payload.len()).unwrap() | if masked { 0x80 } else { 0 },
+    ];
+    if masked {
+        frame.extend([0u8; 4]);
+    }
+    frame.extend(payload);
+    frame
+}
+
+#[tokio::test]
+async fn ws_protocol_errors_get_a_1002_or_1007_close_frame_before_the_tcp_close() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    for (what, frame, code) in [
+        (
+            "an unmasked client frame",
+            raw_frame(0x1, br#"{"type":"ping"}"#, false),
+            1002,
+        ),
+        ("a reserved opcode", raw_frame(0x3, b"x", true), 1002),
+        ("a reserved control opcode", raw_frame(0xb, b"", true), 1002),
+        (
+            "invalid UTF-8 in a text frame",
+            raw_frame(0x1, b"\xff\xfe{}", true),
+            1007,
+        ),
+    ] {
+        let mut tcp = raw_ws(&app).await;
+        tcp.write_all(&frame).await.unwrap();
+        assert_eq!(raw_close_code(&mut tcp).await, Some(code), "{what}");
+    }
+}

@@ -165,8 +165,9 @@ impl Connection {
                 out.push(crate::wire::error::ws_frame("", &binary));
                 return self.count_frame();
             }
-            // Pongs only prove liveness; pings are answered by the library.
-            Message::Ping(_) | Message::Pong(_) => return Ok(()),
+            // Pings are answered by the library, pongs only prove liveness; both are
+            // frames the client sends, so both count against the frame rate.
+            Message::Ping(_) | Message::Pong(_) => return self.count_frame(),
             Message::Close(_) => return Err(Some(Close::normal())),
         };
         self.count_frame()?;
@@ -239,6 +240,16 @@ impl Connection {
         }
     }
 
+    /// Drops everything held for the current identity before another takes the
+    /// connection: its rooms, its board subscription, its unsent cursors, and the room
+    /// messages already in its mailbox (addressed to a member of those rooms), so
+    /// nothing queued under one identity goes out under the next.
+    pub(super) fn forget_identity(&mut self) {
+        self.leave_all();
+        self.sub = None;
+        (self.mailbox, self.inbox) = Mailbox::new(WS_MAILBOX_FRAMES);
+    }
+
     pub(super) fn welcome(&self) -> Bytes {
         let viewer = self.identity.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
         frames::frame(Out::Welcome(Welcome {
@@ -270,11 +281,17 @@ fn push(step: Step<Bytes, Close>, out: &mut Vec<Bytes>) -> Flow {
     }
 }
 
-/// A failed read: a frame over the size limit is answered with 1009; anything else
-/// means the socket is gone.
+/// A failed read: a frame over the size limit is answered with 1009, a breach of the
+/// protocol (unmasked frame, reserved opcode or bits, bad control frame) with 1002,
+/// a text frame that is not UTF-8 with 1007; anything else means the socket is gone.
 fn read_failure(e: axum::Error) -> Option<Close> {
-    match e.into_inner().downcast::<tungstenite::Error>() {
-        Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => Some(Close::too_big()),
+    let e = e.into_inner().downcast::<tungstenite::Error>().ok()?;
+    match *e {
+        tungstenite::Error::Capacity(_) => Some(Close::too_big()),
+        // The peer is gone without a close: there is no one to tell.
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
+        tungstenite::Error::Protocol(e) => Some(Close::protocol(&e.to_string())),
+        tungstenite::Error::Utf8(_) => Some(Close::invalid_payload()),
         _ => None,
     }
 }

@@ -100,8 +100,7 @@ impl Connection {
     /// board is checked when it joins, never inherited from the previous one.
     async fn authenticate(&mut self, token: &str, out: &mut Vec<Bytes>) -> Result<()> {
         let actor = self.s.auth.actor(Some(token)).await?;
-        self.leave_all();
-        self.sub = None;
+        self.forget_identity();
         self.revoked = self.s.core.revocation(&actor);
         self.identity = Some(identity_of(actor));
         out.push(self.welcome());

@@ -48,7 +48,10 @@ impl Connection {
         }
     }
 
+    /// Leaves every room; unsent cursors go with them (a cursor flushed later would
+    /// carry whoever holds the connection then).
     pub(super) fn leave_all(&mut self) {
+        self.cursors.clear();
         for board_id in std::mem::take(&mut self.rooms) {
             self.stop_typing(&board_id);
             self.s.presence.leave(&board_id, self.id);
