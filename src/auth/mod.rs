@@ -227,10 +227,12 @@ impl Auth {
 
     /// The demo users' start-up sessions, for the page's dev sign-in control: only
     /// where guests are allowed and the server runs with `--demo` (sessions were
-    /// minted); elsewhere the route does not exist.
-    pub fn published_dev_credentials(&self) -> Result<Vec<(User, String)>> {
+    /// minted), and only to a request addressed to a loopback name (`host`: its Host
+    /// or `:authority`). A page served under another name that resolves here (DNS
+    /// rebinding) would otherwise read every token. Elsewhere the route does not exist.
+    pub fn published_dev_credentials(&self, host: Option<&str>) -> Result<Vec<(User, String)>> {
         let sessions = self.dev_credentials();
-        if !self.guests || sessions.is_empty() {
+        if !self.guests || sessions.is_empty() || !host.is_some_and(is_loopback_host) {
             return Err(Error::not_found("route", "/dev/users"));
         }
         Ok(sessions)
@@ -240,6 +242,15 @@ impl Auth {
     pub fn dev_credentials(&self) -> Vec<(User, String)> {
         self.dev_sessions.lock().expect("dev sessions lock").clone()
     }
+}
+
+/// `localhost`, a loopback address, either with a port: `127.0.0.1:3000`, `[::1]:3000`.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The token of an `Authorization` header value: `Bearer <token>`.
@@ -252,7 +263,31 @@ pub fn bearer(header: &str) -> Result<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::bearer;
+    use super::{bearer, is_loopback_host};
+
+    #[test]
+    fn only_loopback_names_are_loopback_hosts() {
+        for yes in [
+            "localhost",
+            "LOCALHOST:3000",
+            "127.0.0.1:3000",
+            "127.5.0.1",
+            "[::1]:3000",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(yes), "{yes}");
+        }
+        for no in [
+            "evil.example",
+            "evil.example:3000",
+            "10.0.0.1:3000",
+            "localhost.evil.example",
+            "::1",
+            "",
+        ] {
+            assert!(!is_loopback_host(no), "{no}");
+        }
+    }
 
     #[test]
     fn bearer_accepts_any_case_and_rejects_other_schemes() {

@@ -58,10 +58,19 @@ pub async fn style_css() -> Response {
     file("text/css; charset=utf-8", STYLE_CSS)
 }
 
-pub async fn dev_users(State(s): State<AppState>) -> Result<Json<DevUsersResponse>, Error> {
+pub async fn dev_users(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Json<DevUsersResponse>, Error> {
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in `:authority` (the URI's).
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(axum::http::uri::Authority::as_str));
     let users = s
         .auth
-        .published_dev_credentials()?
+        .published_dev_credentials(host)?
         .into_iter()
         .map(|(user, token)| DevUser {
             user_id: user.id,

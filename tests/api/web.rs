@@ -68,3 +68,33 @@ async fn dev_users_are_offered_only_where_guests_are_allowed() {
     .await;
     error_body(closed.get("/dev/users").await, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn dev_users_answer_only_a_loopback_host_so_a_rebinding_page_cannot_read_tokens() {
+    let app = spawn_app().await;
+    let port = app.addr.port();
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("10.0.0.1:{port}"),
+    ] {
+        let got = app
+            .http
+            .get(app.url("/dev/users"))
+            .header("Host", &host)
+            .send()
+            .await
+            .unwrap();
+        error_body(got, StatusCode::NOT_FOUND).await;
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let got = app
+            .http
+            .get(app.url("/dev/users"))
+            .header("Host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK, "{host}");
+    }
+}
