@@ -53,6 +53,15 @@ pub struct Config {
     /// default because the server itself speaks plain HTTP.
     #[arg(long, env = "BOARDCAST_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// On SIGTERM, how long to keep serving, and accepting, with `/readyz` (and gRPC
+    /// health) already saying not ready, so a load balancer polling it stops sending
+    /// traffic first. 0: stop accepting at once.
+    #[arg(long, env = "BOARDCAST_DRAIN_GRACE_MS", default_value_t = 0)]
+    pub drain_grace_ms: u64,
+    /// On SIGTERM, the longest the drain may take, grace included: connections still
+    /// open this many milliseconds after the signal are dropped and the process exits.
+    #[arg(long, env = "BOARDCAST_DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub drain_timeout_ms: u64,
 }
 
 impl Config {
@@ -72,6 +81,8 @@ impl Config {
             allowed_origins: Vec::new(),
             demo: true,
             cookie_secure: false,
+            drain_grace_ms: 0,
+            drain_timeout_ms: 10_000,
         }
     }
 }

@@ -1,19 +1,26 @@
 //! gRPC: `BoardService` over tonic, plus reflection (v1 and v1alpha) and
 //! `grpc.health.v1`. Each RPC takes the caller's identity from `authorization`
 //! metadata, calls core, and answers with `crate::wire` (errors as `Status`, stream
-//! items as `SubscribeResponse`).
+//! items as `SubscribeResponse`). Health mirrors core's readiness.
 
 mod account;
 
 use std::pin::Pin;
 
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
 use futures_util::Stream;
+use tonic::server::NamedService;
 use tonic::{Request, Response, Status};
+use tonic_health::ServingStatus;
 
 use crate::app::AppState;
 use crate::auth;
-use crate::core::{Actor, Error, Resume};
+use crate::core::lifecycle::Phase;
+use crate::core::{Actor, Core, Error, Resume};
 use crate::proto::SubscribeResponse;
+use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
 use crate::proto::v1::{
     AddMemberRequest, AddMemberResponse, CreateBoardRequest, CreateBoardResponse, CreateListRequest,
@@ -35,18 +42,20 @@ use crate::wire::error::grpc_status as status;
 /// The gRPC services, routed by path, ready to sit beside the HTTP gateway.
 pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error::Error + Send + Sync>> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<BoardServiceServer<Grpc>>().await;
+    // The first answer is there before the listener serves; the task keeps it true.
+    let mut health = Health {
+        reporter: health,
+        ready: None,
+    };
+    health.report(state.core.readiness().await.ready).await;
+    tokio::spawn(health.follow(Arc::downgrade(&state.core)));
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    health
-        .set_serving::<crate::proto::v1::account_service_server::AccountServiceServer<account::Accounts>>()
-        .await;
-    let accounts =
-        crate::proto::v1::account_service_server::AccountServiceServer::new(account::Accounts::new(state.clone()))
-            .max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
+    let accounts = AccountServiceServer::new(account::Accounts::new(state.clone()))
+        .max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     Ok(tonic::service::Routes::new(board)
         .add_service(accounts)
@@ -54,6 +63,63 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .into_axum_router())
+}
+
+/// How often gRPC health re-checks readiness (the store probe) between phase changes.
+const HEALTH_PERIOD: Duration = Duration::from_secs(1);
+
+/// gRPC health, kept equal to core's readiness for "" and every service: SERVING
+/// when ready, NOT_SERVING otherwise (draining, store unreachable, bus stopped).
+struct Health {
+    reporter: tonic_health::server::HealthReporter,
+    /// What was last reported.
+    ready: Option<bool>,
+}
+
+impl Health {
+    const SERVICES: [&'static str; 3] = [
+        "",
+        <BoardServiceServer<Grpc> as NamedService>::NAME,
+        <AccountServiceServer<account::Accounts> as NamedService>::NAME,
+    ];
+
+    async fn report(&mut self, ready: bool) {
+        if self.ready == Some(ready) {
+            return;
+        }
+        self.ready = Some(ready);
+        let status = if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for service in Self::SERVICES {
+            self.reporter.set_service_status(service, status).await;
+        }
+    }
+
+    /// Re-checks every [`HEALTH_PERIOD`], and at once when the server's phase changes,
+    /// until the server stops serving (or the core is gone: a weak reference, so an
+    /// application built and dropped without running does not leave this running).
+    async fn follow(mut self, core: Weak<Core>) {
+        let Some(mut phase) = core.upgrade().map(|c| c.lifecycle().phase()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                changed = phase.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep(HEALTH_PERIOD) => {}
+            }
+            let Some(core) = core.upgrade() else { return };
+            let ready = core.readiness().await.ready;
+            let ending = core.lifecycle().current() >= Phase::Ending;
+            drop(core);
+            self.report(ready).await;
+            if ending {
+                return;
+            }
+        }
+    }
 }
 
 pub struct Grpc {
@@ -125,7 +191,8 @@ impl BoardService for Grpc {
                 Err(why) => return Some((Err(why), None)),
             };
             loop {
-                match crate::wire::grpc::item(sub.next().await) {
+                let next = sub.next().await;
+                match crate::wire::grpc::item(next, || sub.positions()) {
                     Step::Send(message) => return Some((Ok(message), Some(Ok(sub)))),
                     Step::Skip => {}
                     Step::End { last, why } => {

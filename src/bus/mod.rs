@@ -245,6 +245,12 @@ impl Bus {
         stopped
     }
 
+    /// Whether live delivery runs: the fan-out thread is alive and the bus is not
+    /// closed (readiness).
+    pub fn is_running(&self) -> bool {
+        !*self.fanout.failed().borrow() && self.boards.lock().expect("bus lock").is_some()
+    }
+
     /// Becomes `true` if the fan-out thread dies: live delivery has stopped, and the
     /// server should stop too rather than serve streams that never get an event.
     pub fn failed(&self) -> watch::Receiver<bool> {

@@ -13,7 +13,8 @@
 //! - `labels`: a board's labels (editors and owners); `activity`: the log told as
 //!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
-//!   (request ids), [`seed`], [`error`].
+//!   (request ids), [`seed`], [`error`];
+//! - [`lifecycle`]: the server's phases (serving, draining, ending) and readiness.
 
 pub mod access;
 pub mod accounts;
@@ -24,6 +25,7 @@ pub mod error;
 mod feed;
 mod idempotency;
 mod labels;
+pub mod lifecycle;
 mod limiter;
 mod lists;
 mod live;
@@ -63,6 +65,8 @@ pub struct Core {
     dummy_hash: tokio::sync::OnceCell<String>,
     /// The open streams of each credential, ended when it is revoked.
     revocations: revocation::Revocations,
+    /// Serving or shutting down, and the work a drain waits for.
+    lifecycle: lifecycle::Lifecycle,
 }
 
 impl Core {
@@ -94,6 +98,7 @@ impl Core {
             streams: limiter::StreamLimiter::new(max_streams_per_user),
             dummy_hash: tokio::sync::OnceCell::new(),
             revocations: revocation::Revocations::default(),
+            lifecycle: lifecycle::Lifecycle::default(),
         }
     }
 

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::auth::{self, TOKEN_COOKIE};
+use crate::core::lifecycle::ShuttingDown;
 use crate::core::{Actor, Error};
 use crate::limits::MAX_BODY_BYTES;
 
@@ -89,12 +90,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge { limit: MAX_BODY_BYTES }
+            } else if let Some(stop) = cause::<ShuttingDown>(&e as &(dyn std::error::Error + 'static)) {
+                Error::Unavailable(stop.to_string())
             } else {
                 Error::invalid("body", format!("could not read the request body: {e}"))
             }
         })?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// The first error of type `E` in `e`'s chain of sources.
+fn cause<'a, E: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a E> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// Deserializes one JSON object, naming the path of the offending field in the error.

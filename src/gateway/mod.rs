@@ -1,10 +1,11 @@
-//! The HTTP side of the one listener: REST, SSE, polling, the WebSocket and the web
-//! board. Handlers only translate: extract, call core, frame the answer (with
+//! The HTTP side of the one listener: REST, SSE, polling, the WebSocket, the web
+//! board and the health probes. Handlers only translate: extract, call core, frame the answer (with
 //! `crate::wire`).
 
 mod account;
 mod boards;
 mod extract;
+mod health;
 mod labels;
 mod live;
 mod poll;
@@ -40,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/js/{file}", get(web::module))
         .route("/style.css", get(web::style_css))
         .route("/dev/users", get(web::dev_users))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/ws", get(ws::websocket))
         .route(BOARD_EVENTS, get(sse::board_events))
         .route(MANY_BOARD_EVENTS, get(sse::many_board_events))

@@ -5,8 +5,10 @@
 //! Connection level: `listener` (socket policy: `TCP_NODELAY`, send-stall timeout),
 //! `serve` (accept loop, hyper), `detect` (each connection's first head, under the
 //! header deadline), `h1_stream` (event streams written on the socket), `prefixed`
-//! (bytes the detector read, put back in front for hyper).
+//! (bytes the detector read, put back in front for hyper), `cut` (request bodies the
+//! drain does not wait for).
 
+mod cut;
 mod detect;
 mod h1_stream;
 mod listener;
@@ -84,6 +86,8 @@ impl Application {
         };
         let settings = serve::Settings {
             header_timeout: Duration::from_millis(state.config.header_timeout_ms.max(1)),
+            drain_grace: Duration::from_millis(state.config.drain_grace_ms),
+            drain_timeout: Duration::from_millis(state.config.drain_timeout_ms),
         };
         Ok(Application {
             listener,
@@ -130,14 +134,16 @@ impl Application {
         Ok(())
     }
 
-    /// Serves until `shutdown` completes, then ends every stream (by closing the bus),
-    /// waits for in-flight requests to finish, and leaves the cluster if there is one. Also stops, with an error, if the
-    /// bus's fan-out thread dies: every stream would stay open and never get another
-    /// event, so the process exits non-zero for its supervisor to restart it.
+    /// Serves until `shutdown` completes, then drains (`serve::run`: not ready,
+    /// stop accepting, end every stream, let in-flight requests finish, drop what is
+    /// left at `--drain-timeout-ms`) and leaves the cluster if there is one. Also
+    /// stops, with an error, if the bus's fan-out thread dies: every stream would
+    /// stay open and never get another event, so the process exits non-zero for its
+    /// supervisor to restart it.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let core = self.state.core.clone();
         let mut failed = core.bus().failed();
-        let shutdown = async move {
+        let signal = async move {
             let fanout_died = async move {
                 // An error means the bus is gone, and with it anything that could fail.
                 if failed.wait_for(|dead| *dead).await.is_err() {
@@ -145,17 +151,12 @@ impl Application {
                 }
             };
             tokio::select! {
-                () = shutdown => {}
+                () = shutdown => tracing::info!("draining: /readyz and gRPC health say not ready"),
                 () = fanout_died => tracing::error!("the fan-out thread died: shutting down"),
-            }
-            // Joining the fan-out thread blocks (briefly): not on a runtime worker.
-            match tokio::task::spawn_blocking(move || core.bus().close()).await {
-                Ok(closed) => closed.map_err(std::io::Error::other),
-                Err(e) => Err(std::io::Error::other(e)),
             }
         };
         let presence = self.state.presence.clone();
-        let served = serve::run(self.listener, self.app, self.settings, shutdown).await;
+        let served = serve::run(self.listener, self.app, self.settings, core, signal).await;
         presence.leave_cluster().await;
         served
     }

@@ -5,16 +5,17 @@
 //! [`h1_stream`] straight on the socket (and a kept-alive connection comes back here
 //! for its next head); everything else (REST, WebSocket upgrades, gRPC and any
 //! HTTP/2) goes to hyper with the bytes already read put back in front
-//! ([`Prefixed`]). On shutdown the loop stops accepting, hyper connections finish
-//! their in-flight requests, and `run` returns once every connection has ended
-//! (streams end when the bus closes).
+//! ([`Prefixed`]). On shutdown the loop stops accepting (after the grace), hyper
+//! connections finish their in-flight requests (a body still arriving is [`Cut`]),
+//! streams end when the bus closes, and `run` returns once every connection and held
+//! session has ended, or at the drain timeout, dropping what is left.
 
 use std::future::Future;
 use std::io;
-use std::pin::pin;
-use std::time::Duration;
-
 use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -23,13 +24,18 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until};
 use tower::ServiceExt;
 
+use super::cut::Cut;
 use super::detect::{self, Detected};
 use super::h1_stream;
 use super::listener::{GuardedListener, StallGuard};
 use super::prefixed::Prefixed;
+use crate::core::Core;
+use crate::core::lifecycle::Phase;
 
 /// HTTP/2 keep-alive: a ping after this long without a frame from the peer, and the
 /// connection closed if the ping is not answered within as long again. Finds a peer
@@ -43,36 +49,79 @@ pub(super) struct Settings {
     /// Longest wait for a complete request head, from the connection's start or from
     /// the previous answer on a kept-alive connection.
     pub header_timeout: Duration,
+    /// After the shutdown signal: how long to go on accepting while not ready.
+    pub drain_grace: Duration,
+    /// After the shutdown signal: the longest the whole drain may take.
+    pub drain_timeout: Duration,
 }
 
-/// Serves until `shutdown` completes, then drains, and returns what `shutdown` said.
+/// Serves until `shutdown` completes, then drains in phases (see
+/// [`crate::core::lifecycle`]): not ready (still accepting for the grace), stop
+/// accepting and end every stream, wait for in-flight requests and held work, and at
+/// the drain timeout drop what is left. Returns how closing the bus went.
 pub(super) async fn run(
     mut listener: GuardedListener,
     app: Router,
     settings: Settings,
-    shutdown: impl Future<Output = io::Result<()>>,
+    core: Arc<Core>,
+    shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     use axum::serve::Listener;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // Every connection task holds a sender; `recv` returns `None` once all are gone.
-    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
-    let mut shutdown = pin!(shutdown);
-    let outcome = loop {
-        let (io, addr) = tokio::select! {
-            accepted = listener.accept() => accepted,
-            outcome = &mut shutdown => break outcome,
-        };
-        let (app, stop, alive) = (app.clone(), stop_rx.clone(), alive_tx.clone());
-        tokio::spawn(async move {
-            connection(io, addr, app, stop, settings).await;
-            drop(alive);
-        });
+    let (stop_tx, stop) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let spawn = |connections: &mut JoinSet<()>, (io, addr): (StallGuard, SocketAddr)| {
+        connections.spawn(connection(io, addr, app.clone(), stop.clone(), settings));
     };
+    let mut shutdown = pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => spawn(&mut connections, accepted),
+            // Reaped as they end, so the set holds only open connections.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut shutdown => break,
+        }
+    }
+    let deadline = Instant::now() + settings.drain_timeout;
+    let life = core.lifecycle();
+    life.advance(Phase::Draining);
+    let grace = sleep_until(Instant::now() + settings.drain_grace.min(settings.drain_timeout));
+    let mut grace = pin!(grace);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => spawn(&mut connections, accepted),
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut grace => break,
+        }
+    }
     drop(listener);
+    tracing::info!(
+        connections = connections.len(),
+        "stopped accepting; ending every stream"
+    );
+    life.advance(Phase::Ending);
     stop_tx.send_replace(true);
-    drop(alive_tx);
-    let _ = alive_rx.recv().await;
-    outcome
+    // Closing the bus ends every subscription and long poll; joining the fan-out
+    // thread blocks (briefly), so not on a runtime worker.
+    let bus = core.clone();
+    let closed = tokio::task::spawn_blocking(move || bus.bus().close());
+    let drained = tokio::time::timeout_at(deadline, async {
+        while connections.join_next().await.is_some() {}
+        life.released().await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "drain timeout: dropping the connections still open"
+        );
+        life.advance(Phase::Over);
+        connections.shutdown().await;
+        life.released().await;
+    }
+    match closed.await {
+        Ok(closed) => closed.map_err(io::Error::other),
+        Err(e) => Err(io::Error::other(e)),
+    }
 }
 
 /// Each request of a connection carries the peer's address as `ConnectInfo` (what the
@@ -115,9 +164,10 @@ async fn hyper_connection(
     mut stop: watch::Receiver<bool>,
     settings: Settings,
 ) {
+    let body_stop = stop.clone();
     let app = app.map_request(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        req
+        req.map(|body| axum::body::Body::new(Cut::new(body, body_stop.clone())))
     });
     let service = TowerToHyperService::new(app);
     let mut builder = Builder::new(TokioExecutor::new());

@@ -51,6 +51,9 @@ pub trait Store: Send + Sync + 'static {
     /// interleave (once they hold its lock: [`Tx::lock_board`]), so a board's seq and
     /// its list orders stay consistent.
     async fn write(&self) -> Result<Box<dyn Tx>>;
+    /// A cheap round trip to the database (readiness): an error says it cannot be
+    /// read now. Reads nothing a request would.
+    async fn ping(&self) -> Result<()>;
     /// The other instances sharing this database; `None` when there can be none (the
     /// embedded SQLite store belongs to one process).
     fn cluster(&self) -> Option<std::sync::Arc<dyn cluster::Cluster>> {

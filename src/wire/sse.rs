@@ -1,5 +1,6 @@
 //! Server-Sent Events framing (`text/event-stream`): `retry:`, the `connected` and
-//! `reset` notices, each event as `id:`/`event:`/`data:`, and `: heartbeat` comments.
+//! `reset` notices, each event as `id:`/`event:`/`data:`, `: heartbeat` comments, and
+//! the final `retry:` of a stream ended by shutdown.
 //!
 //! A one-board stream's event frame is the same for every subscriber (its id is the
 //! seq), so it is built once per event, by the first subscriber to send it, and kept
@@ -14,6 +15,13 @@ use crate::proto::v1::{BoardSeq, Connected, Revoked, stream_notice::Notice};
 
 /// Reconnect delay suggested to `EventSource`, in ms.
 pub const RETRY_MS: u32 = 2000;
+
+/// The last bytes of a stream the server ends for shutdown: how long to wait before
+/// reconnecting (to another instance, or this one restarted). No `data:`, so
+/// `EventSource` dispatches nothing; the resume point stays the last event's id.
+pub fn going_away() -> Bytes {
+    format!("retry: {RETRY_MS}\n\n").into()
+}
 
 /// Sent while idle, so proxies and clients see the connection is alive.
 pub fn heartbeat() -> Bytes {
@@ -110,8 +118,8 @@ pub fn item(
             why: "every followed board was deleted",
         },
         Ok(None) => Step::End {
-            last: None,
-            why: "server shutting down",
+            last: Some(going_away()),
+            why: "server shutting down (retry sent)",
         },
         Err(e) => {
             super::error::log_stream_failure("sse", &e);
@@ -190,10 +198,10 @@ mod tests {
     fn a_snapshot_is_skipped_and_only_the_end_ends() {
         let snapshot = StreamItem::Snapshot(GetBoardResponse::default());
         assert_eq!(item(Ok(Some(snapshot)), Ids::Seq, Vec::new), Step::Skip);
-        assert!(matches!(
-            item(Ok(None), Ids::Seq, Vec::new),
-            Step::End { last: None, .. }
-        ));
+        let Step::End { last: Some(last), .. } = item(Ok(None), Ids::Seq, Vec::new) else {
+            panic!("a shutdown ends the stream with its retry")
+        };
+        assert_eq!(&last[..], b"retry: 2000\n\n");
         let failed = item(Err(crate::core::Error::Internal("x".into())), Ids::Seq, Vec::new);
         assert!(matches!(failed, Step::End { last: None, .. }));
     }

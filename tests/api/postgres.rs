@@ -1,8 +1,8 @@
 //! The server on PostgreSQL, over HTTP: the seed's flow (tasks created, moved,
 //! updated and deleted, an SSE stream resumed from Last-Event-ID, sign-up and
 //! sign-in, an idempotent retry), a restart on the same database, and a database that
-//! goes out of reach (503, "try again", nothing applied). Skipped, with a notice, when
-//! no PostgreSQL server answers.
+//! goes out of reach (503, "try again", nothing applied; not ready, on `/readyz` and
+//! gRPC health). Skipped, with a notice, when no PostgreSQL server answers.
 
 use std::sync::{Arc, Mutex};
 
@@ -324,4 +324,57 @@ async fn a_write_while_the_database_is_out_of_reach_is_503_and_applies_nothing()
         .unwrap();
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(app.board("board-1").await.seq, 2);
+}
+
+#[tokio::test]
+async fn readiness_is_false_while_the_database_is_out_of_reach_and_grpc_health_agrees() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+
+    let Some(url) = database().await else { return };
+    let proxy = Proxy::to(server_of(&url)).await;
+    let app = spawn_with(config(through(&url, proxy.addr))).await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    assert_eq!(crate::health::grpc_health(app.addr).await, [ServingStatus::Serving; 3]);
+
+    proxy.cut();
+    let answer = app.get("/readyz").await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["ready"], false, "{body}");
+    assert_eq!(body["checks"][0]["name"], "store", "{body}");
+    assert_eq!(body["checks"][0]["ok"], false, "{body}");
+    assert!(
+        body["checks"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the database did not answer"),
+        "{body}"
+    );
+    assert_eq!(body["checks"][2]["ok"], true, "not draining: {body}");
+    // gRPC health follows within its period (1 s) plus a probe.
+    let started = std::time::Instant::now();
+    let mut statuses = crate::health::grpc_health(app.addr).await;
+    while statuses != [ServingStatus::NotServing; 3] && started.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        statuses = crate::health::grpc_health(app.addr).await;
+    }
+    assert_eq!(statuses, [ServingStatus::NotServing; 3]);
+    // Alive is not ready: liveness never asks the store.
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+
+    proxy.mend();
+    let started = std::time::Instant::now();
+    while app.get("/readyz").await.status() != StatusCode::OK {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "ready again once it is back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut statuses = crate::health::grpc_health(app.addr).await;
+    while statuses != [ServingStatus::Serving; 3] && started.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        statuses = crate::health::grpc_health(app.addr).await;
+    }
+    assert_eq!(statuses, [ServingStatus::Serving; 3]);
 }

@@ -1,5 +1,6 @@
 //! One task per connection runs a select loop over: the client's frames, the room
-//! mailbox, the board subscription, the heartbeat, and typing/cursor timers. Each
+//! mailbox, the board subscription, the heartbeat, typing/cursor timers and the
+//! server's shutdown (close 1001 after whatever was queued). Each
 //! wake-up has its handler (`on_*`). The client's frames are polled first (`biased`),
 //! so a `resume` sent right after `join` is applied before any live event goes out.
 //!
@@ -18,6 +19,7 @@ use tokio::time::{Instant, Interval, sleep_until};
 
 use super::rate::TokenBucket;
 use crate::app::AppState;
+use crate::core::lifecycle::{Phase, reached};
 use crate::core::revocation::{REVOKED, revoked};
 use crate::core::{Actor, Error, StreamItem, Subscription};
 use crate::gateway::live;
@@ -53,6 +55,8 @@ pub(super) struct Connection {
     pub(super) next_cursor_at: Instant,
     rate: TokenBucket,
     last_heard: Instant,
+    /// Reaching `Ending` closes the socket (1001), following a board or not.
+    phase: watch::Receiver<Phase>,
 }
 
 /// Why the select loop woke.
@@ -63,6 +67,7 @@ enum Wake {
     Board(crate::core::Result<Option<StreamItem>>),
     Heartbeat,
     Revoked,
+    ShuttingDown,
     TypingExpired,
     CursorDue,
 }
@@ -72,6 +77,7 @@ impl Connection {
         let (mailbox, inbox) = Mailbox::new(WS_MAILBOX_FRAMES);
         let now = Instant::now();
         let revoked = identity.as_ref().and_then(|(actor, _)| s.core.revocation(actor));
+        let phase = s.core.lifecycle().phase();
         Connection {
             s,
             id,
@@ -86,6 +92,7 @@ impl Connection {
             next_cursor_at: now,
             rate: TokenBucket::new(now),
             last_heard: now,
+            phase,
         }
     }
 
@@ -109,6 +116,7 @@ impl Connection {
                 Wake::Board(item) => self.on_board(item, &mut out),
                 Wake::Heartbeat => self.on_heartbeat(&mut sink, heartbeat.period()).await,
                 Wake::Revoked => Err(Some(Close::revoked(REVOKED))),
+                Wake::ShuttingDown => Err(Some(Close::going_away())),
                 Wake::TypingExpired => {
                     self.expire_typing();
                     Ok(())
@@ -139,6 +147,8 @@ impl Connection {
             frame = stream.next() => Wake::Frame(frame),
             () = self.inbox.recv_all(out) => Wake::Mail,
             item = next_item(&mut self.sub), if following => Wake::Board(item),
+            // After the board's items: what is ready for the client goes out first.
+            () = reached(&mut self.phase, Phase::Ending) => Wake::ShuttingDown,
             _ = heartbeat.tick() => Wake::Heartbeat,
             () = revoked(&mut self.revoked) => Wake::Revoked,
             () = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,

@@ -42,6 +42,9 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &s)
         .await
         .map_err(|e| Error::invalid("Upgrade", e.to_string()))?;
+    // The session outlives the HTTP connection that upgrades: the drain waits for it
+    // by this hold (taken before that connection ends), and drops it at the timeout.
+    let hold = s.core.lifecycle().hold();
     Ok(ws
         // Per-socket buffers dominate an idle connection's memory. tungstenite reads
         // into (and zero-fills) `read_buffer_size` bytes, 128 KiB by default; client
@@ -53,7 +56,9 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| Connection::new(s, conn, identity).run(socket)))
+        .on_upgrade(move |socket| async move {
+            hold.bounded(Connection::new(s, conn, identity).run(socket)).await;
+        }))
 }
 
 pub fn is_upgrade(headers: &HeaderMap) -> bool {

@@ -155,6 +155,17 @@ impl Store for SqliteStore {
         SqliteTx::begin(conn, "BEGIN", None)
     }
 
+    async fn ping(&self) -> Result<()> {
+        // The schema's first page: the file must still open and read (a `SELECT 1`
+        // would answer without touching it).
+        const PROBE: &str = "SELECT count(*) FROM sqlite_schema";
+        match &self.readers {
+            Some(pool) => pool.take().await?.conn().query_row(PROBE, [], |_| Ok(()))?,
+            None => self.writer.lock().await.conn.query_row(PROBE, [], |_| Ok(()))?,
+        }
+        Ok(())
+    }
+
     async fn write(&self) -> Result<Box<dyn Tx>> {
         let mut guard = self.writer.clone().lock_owned().await;
         let wal = self.wal.as_ref().map(|w| w.shared.clone());
