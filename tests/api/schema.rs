@@ -586,6 +586,23 @@ fn every_message_round_trips_through_json_and_protobuf() {
     check("DevUser", dev.clone(), c);
     check("DevUsersResponse", DevUsersResponse { users: vec![dev] }, c);
 
+    let health = HealthResponse { status: "alive".into() };
+    check("HealthResponse", health, c);
+    let failed = ReadinessCheck {
+        name: "serving".into(),
+        ok: false,
+        detail: "the server is draining for shutdown".into(),
+    };
+    check("ReadinessCheck", failed.clone(), c);
+    check(
+        "ReadinessResponse",
+        ReadinessResponse {
+            ready: false,
+            checks: vec![failed],
+        },
+        c,
+    );
+
     // gRPC only, written by hand for shared bytes: protobuf round trip, no JSON form.
     let sub = boardcast::proto::SubscribeResponse {
         message: Some(boardcast::proto::SubscribeMessage::Event(
