@@ -30,6 +30,10 @@ pub struct Actor {
     /// The credential (session or personal token) the caller authenticated with; `None`
     /// for the guest.
     pub credential_id: Option<String>,
+    /// The client's address, as the transport saw it (the TCP peer, or the proxy's
+    /// `X-Forwarded-For` with `--trust-proxy`): what per-address rate limits count.
+    /// `None` for calls from inside the process.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// What an operation needs of the actor's role.
@@ -187,6 +191,7 @@ impl Actor {
                 username: id.into(),
             },
             credential_id: None,
+            client_ip: None,
         }
     }
 }

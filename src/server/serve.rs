@@ -7,7 +7,8 @@
 //! HTTP/2) goes to hyper with the bytes already read put back in front
 //! ([`Prefixed`]). On shutdown the loop stops accepting, hyper connections finish
 //! their in-flight requests, and `run` returns once every connection has ended
-//! (streams end when the bus closes).
+//! (streams end when the bus closes). A connection over a cap ([`Caps`]) is refused
+//! before any of that.
 
 use std::future::Future;
 use std::io;
@@ -26,6 +27,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
+use super::caps::Caps;
 use super::detect::{self, Detected};
 use super::h1_stream;
 use super::listener::{GuardedListener, StallGuard};
@@ -43,6 +45,9 @@ pub(super) struct Settings {
     /// Longest wait for a complete request head, from the connection's start or from
     /// the previous answer on a kept-alive connection.
     pub header_timeout: Duration,
+    /// Open connections at once, in total and per client address (0: no cap).
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
 }
 
 /// Serves until `shutdown` completes, then drains, and returns what `shutdown` said.
@@ -57,14 +62,23 @@ pub(super) async fn run(
     // Every connection task holds a sender; `recv` returns `None` once all are gone.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut shutdown = pin!(shutdown);
+    let caps = Caps::new(settings.max_connections, settings.max_connections_per_ip);
     let outcome = loop {
         let (io, addr) = tokio::select! {
             accepted = listener.accept() => accepted,
             outcome = &mut shutdown => break outcome,
         };
+        let slot = match caps.admit(addr.ip()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                caps.refuse(io, addr.ip(), &why);
+                continue;
+            }
+        };
         let (app, stop, alive) = (app.clone(), stop_rx.clone(), alive_tx.clone());
         tokio::spawn(async move {
             connection(io, addr, app, stop, settings).await;
+            drop(slot);
             drop(alive);
         });
     };
