@@ -258,3 +258,42 @@ async fn stream_opens_over_the_rate_are_refused_on_sse_grpc_and_long_polls() {
         }
     }
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_one_counted() {
+    let forwarded = |app: &TestApp, chain: &str| {
+        app.request(Method::POST, "/tasks", Some("alice"))
+            .header("x-forwarded-for", chain)
+            .json(&task("via the proxy"))
+    };
+    let app = limited(Config {
+        rate_mutations_per_ip: 1,
+        trust_proxy: true,
+        ..Config::ephemeral()
+    })
+    .await;
+    // The last entry is the one the proxy appended; earlier ones are the client's word.
+    for _ in 0..2 {
+        let resp = forwarded(&app, "1.1.1.1, 203.0.113.7").send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    let resp = forwarded(&app, "9.9.9.9, 203.0.113.7").send().await.unwrap();
+    assert_refused(resp, "changes by address 203.0.113.7").await;
+    let resp = forwarded(&app, "203.0.113.8").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED, "another client behind the proxy");
+    // Without --trust-proxy the header is ignored: every request is 127.0.0.1's.
+    let app = limited(Config {
+        rate_mutations_per_ip: 1,
+        ..Config::ephemeral()
+    })
+    .await;
+    for chain in ["203.0.113.1", "203.0.113.2"] {
+        let resp = forwarded(&app, chain).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    assert_refused(
+        forwarded(&app, "203.0.113.3").send().await.unwrap(),
+        "address 127.0.0.1",
+    )
+    .await;
+}
