@@ -115,9 +115,10 @@ pub(super) async fn board_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Nee
     if need > Need::Read {
         tx.lock_board(id).await?;
     }
-    let board = tx.board(id).await?.ok_or_else(missing)?;
+    // Membership first: a missing board and a hidden one then cost the same one read
+    // before their (identical) 404, so timing does not tell them apart either.
     require(tx, actor, id, need, missing).await?;
-    Ok(board)
+    tx.board(id).await?.ok_or_else(missing)
 }
 
 /// A board the actor may see: 404 when it does not exist or the actor is not a member.
