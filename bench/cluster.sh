@@ -43,10 +43,15 @@ fresh_db() {
   DB="$SERVER/$DBNAME"
 }
 
+# A benchmark is thousands of connections and writes a second from one address
+# (127.0.0.1): every connection cap and rate limit off (README, "Limits").
+NO_LIMITS=(--max-connections 0 --max-connections-per-ip 0 --rate-mutations-per-user 0 --rate-mutations-per-ip 0
+  --rate-streams-per-user 0 --rate-streams-per-ip 0)
+
 start() { # index [database-url]
   local i=$1 url=${2:-$DB}
   "$BIN/boardcast" serve --listen "127.0.0.1:${PORTS[$i]}" --database-url "$url" --demo \
-    --max-streams-per-user 1000000 >"$WORK/instance$i.log" 2>&1 &
+    --max-streams-per-user 1000000 "${NO_LIMITS[@]}" >"$WORK/instance$i.log" 2>&1 &
   PIDS[$i]=$!
   for _ in $(seq 100); do grep -q "accounts: " "$WORK/instance$i.log" 2>/dev/null && return; sleep 0.1; done
   echo "instance $i did not start:" >&2; cat "$WORK/instance$i.log" >&2; exit 1

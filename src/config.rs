@@ -62,6 +62,45 @@ pub struct Config {
     /// open this many milliseconds after the signal are dropped and the process exits.
     #[arg(long, env = "BOARDCAST_DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
     pub drain_timeout_ms: u64,
+    /// Open connections the server holds at once; one more is answered 503 and
+    /// closed. 0: no cap.
+    #[arg(long, env = "BOARDCAST_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Open connections from one client address (the TCP peer); 0: no cap.
+    #[arg(long, env = "BOARDCAST_MAX_CONNECTIONS_PER_IP", default_value_t = 1_000)]
+    pub max_connections_per_ip: usize,
+    /// Changes (any mutation, REST, gRPC or WebSocket) per second one user may make,
+    /// with bursts of twice that; more are refused (429). 0: no limit.
+    #[arg(long, env = "BOARDCAST_RATE_MUTATIONS_PER_USER", default_value_t = 50)]
+    pub rate_mutations_per_user: u32,
+    /// Changes per second from one client address, with bursts of twice that. 0: no limit.
+    #[arg(long, env = "BOARDCAST_RATE_MUTATIONS_PER_IP", default_value_t = 200)]
+    pub rate_mutations_per_ip: u32,
+    /// Streams (SSE, WebSocket, gRPC Subscribe, long polls) one user may open per
+    /// second, with bursts of twice that. 0: no limit.
+    #[arg(long, env = "BOARDCAST_RATE_STREAMS_PER_USER", default_value_t = 10)]
+    pub rate_streams_per_user: u32,
+    /// Streams per second opened from one client address, bursts of twice that. 0: no limit.
+    #[arg(long, env = "BOARDCAST_RATE_STREAMS_PER_IP", default_value_t = 50)]
+    pub rate_streams_per_ip: u32,
+    /// WebSocket frames per second one connection may send (any frame: messages,
+    /// pings, pongs), with bursts of twice that; more closes it with 1008.
+    #[arg(long, env = "BOARDCAST_WS_FRAMES_PER_SEC", default_value_t = 100)]
+    pub ws_frames_per_sec: u32,
+    /// A WebSocket opened without an identity (no token, guests off) must send `auth`
+    /// within this many milliseconds, or it is closed (1008).
+    #[arg(long, env = "BOARDCAST_WS_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_handshake_timeout_ms: u64,
+    /// A WebSocket from which no frame (pongs included) arrived for this many
+    /// milliseconds is closed (1008, "idle").
+    #[arg(long, env = "BOARDCAST_WS_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub ws_idle_timeout_ms: u64,
+    /// Take the client's address from the last `X-Forwarded-For` entry (set it only
+    /// behind a proxy that appends it, such as deploy/nginx): per-address rate and
+    /// sign-in limits then count clients, not the proxy. Connection caps still see the
+    /// proxy's address.
+    #[arg(long, env = "BOARDCAST_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -83,6 +122,18 @@ impl Config {
             cookie_secure: false,
             drain_grace_ms: 0,
             drain_timeout_ms: 10_000,
+            // Tests share 127.0.0.1 and make thousands of requests: no caps and no
+            // rate limits unless a test sets them.
+            max_connections: 0,
+            max_connections_per_ip: 0,
+            rate_mutations_per_user: 0,
+            rate_mutations_per_ip: 0,
+            rate_streams_per_user: 0,
+            rate_streams_per_ip: 0,
+            ws_frames_per_sec: 100,
+            ws_handshake_timeout_ms: 10_000,
+            ws_idle_timeout_ms: 60_000,
+            trust_proxy: false,
         }
     }
 }

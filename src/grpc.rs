@@ -139,7 +139,19 @@ impl Grpc {
             }
             None => None,
         };
-        self.state.auth.actor(token).await.map_err(status)
+        let ip = self.client_ip(req);
+        self.state.auth.actor(token, ip).await.map_err(status)
+    }
+
+    /// The client's address (`AppState::client_ip`) from the accept loop's
+    /// `ConnectInfo` and `x-forwarded-for` metadata.
+    fn client_ip<T>(&self, req: &Request<T>) -> Option<std::net::IpAddr> {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        let forwarded = req.metadata().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        self.state.client_ip(peer, forwarded)
     }
 }
 

@@ -6,11 +6,6 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Largest WebSocket frame or message a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// Sustained WebSocket frames per second a client may send, and the burst above it;
-/// more closes the socket (1008).
-pub const WS_RATE_PER_SEC: u32 = 100;
-pub const WS_RATE_BURST: u32 = 200;
-
 /// Room messages waiting for a slow WebSocket before it is closed (1013).
 pub const WS_MAILBOX_FRAMES: usize = 256;
 
@@ -33,3 +28,9 @@ pub const SIGNIN_FAILURES_PER_USERNAME: u32 = 5;
 /// Keys (addresses, usernames) the attempt counters hold before expired ones are
 /// dropped, bounding their memory.
 pub const SIGNIN_TRACKED_KEYS: usize = 10_000;
+
+/// WebSocket refusals for a rate limit (an `error` frame with code `rate_limited`)
+/// one connection may draw within [`WS_REFUSAL_WINDOW`]; one more closes it (1008),
+/// since a client that keeps going past the answer is not listening to it.
+pub const WS_REFUSALS_BEFORE_CLOSE: u32 = 10;
+pub const WS_REFUSAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);

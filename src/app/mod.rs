@@ -2,6 +2,7 @@
 //! start-up. Transports (`gateway`, `grpc`) import this module, never `server` or each
 //! other; the limits they share are in `crate::limits`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use crate::auth::Auth;
@@ -17,4 +18,21 @@ pub struct AppState {
     /// WebSocket rooms and who is in them.
     pub presence: Arc<Presence>,
     pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// The client's address: the TCP peer the accept loop recorded, or, with
+    /// `--trust-proxy`, the last address of `X-Forwarded-For` (the one the proxy in
+    /// front appended; earlier entries are the client's own word). Every limit that
+    /// counts per address (sign-in attempts, changes, stream opens) uses this.
+    pub fn client_ip(&self, peer: Option<SocketAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+        if self.config.trust_proxy
+            && let Some(ip) = forwarded_for
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|last| last.trim().parse().ok())
+        {
+            return Some(ip);
+        }
+        peer.map(|p| p.ip())
+    }
 }

@@ -29,6 +29,7 @@ impl Attempts {
         let counts = self.counts.lock().expect("attempts lock");
         match counts.get(key) {
             Some((start, n)) if *n >= self.limit && now < *start + self.window => Err(Error::RateLimited {
+                what: "attempts".into(),
                 retry_after: *start + self.window - now,
             }),
             _ => Ok(()),
@@ -66,7 +67,7 @@ mod tests {
         let t0 = Instant::now();
         a.take("ip", t0).unwrap();
         a.take("ip", t0).unwrap();
-        let Err(Error::RateLimited { retry_after }) = a.take("ip", t0 + Duration::from_secs(10)) else {
+        let Err(Error::RateLimited { retry_after, .. }) = a.take("ip", t0 + Duration::from_secs(10)) else {
             panic!("third attempt allowed")
         };
         assert_eq!(retry_after, Duration::from_secs(50));

@@ -69,7 +69,15 @@ impl Auth {
         self.guests
     }
 
-    pub async fn actor(&self, token: Option<&str>) -> Result<Actor> {
+    /// Who `token` is (or the guest, without one), calling from `client_ip` (what
+    /// core's per-address limits count).
+    pub async fn actor(&self, token: Option<&str>, client_ip: Option<IpAddr>) -> Result<Actor> {
+        let mut actor = self.identify(token).await?;
+        actor.client_ip = client_ip;
+        Ok(actor)
+    }
+
+    async fn identify(&self, token: Option<&str>) -> Result<Actor> {
         match token {
             Some(t) if !t.is_empty() => self.signed_in(t).await,
             // An empty token is never valid.
@@ -97,6 +105,7 @@ impl Auth {
         Ok(Actor {
             user: user.clone(),
             credential_id: None,
+            client_ip: None,
         })
     }
 
@@ -131,6 +140,7 @@ impl Auth {
         let actor = Actor {
             user,
             credential_id: Some(id),
+            client_ip: None,
         };
         let entry = Known {
             actor: actor.clone(),

@@ -30,6 +30,10 @@ pub struct Actor {
     /// The credential (session or personal token) the caller authenticated with; `None`
     /// for the guest.
     pub credential_id: Option<String>,
+    /// The client's address, as the transport saw it (the TCP peer, or the proxy's
+    /// `X-Forwarded-For` with `--trust-proxy`): what per-address rate limits count.
+    /// `None` for calls from inside the process.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// What an operation needs of the actor's role.
@@ -111,9 +115,10 @@ pub(super) async fn board_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Nee
     if need > Need::Read {
         tx.lock_board(id).await?;
     }
-    let board = tx.board(id).await?.ok_or_else(missing)?;
+    // Membership first: a missing board and a hidden one then cost the same one read
+    // before their (identical) 404, so timing does not tell them apart either.
     require(tx, actor, id, need, missing).await?;
-    Ok(board)
+    tx.board(id).await?.ok_or_else(missing)
 }
 
 /// A board the actor may see: 404 when it does not exist or the actor is not a member.
@@ -187,6 +192,7 @@ impl Actor {
                 username: id.into(),
             },
             credential_id: None,
+            client_ip: None,
         }
     }
 }

@@ -51,9 +51,13 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    /// Too many sign-in or sign-up attempts; the client may try again after `retry_after`.
-    #[error("too many attempts: try again in {} s", retry_after.as_secs().max(1))]
-    RateLimited { retry_after: std::time::Duration },
+    /// Over a rate limit (sign-in attempts, changes, stream opens); `what` says which
+    /// and whose. The client may try again after `retry_after`.
+    #[error("too many {what}: try again in {} s", retry_secs(*retry_after))]
+    RateLimited {
+        what: String,
+        retry_after: std::time::Duration,
+    },
     /// The database could not be reached (or is restarting): the same request may
     /// succeed a moment later. The message says so, never why.
     #[error("{0}")]
@@ -63,6 +67,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A wait in whole seconds, rounded up (at least 1): a client that waits that long
+/// is let in. What `Retry-After` and the messages say.
+pub fn retry_secs(wait: std::time::Duration) -> u64 {
+    u64::try_from(wait.as_millis().div_ceil(1000).max(1)).unwrap_or(u64::MAX)
+}
 
 impl Error {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {

@@ -45,6 +45,7 @@ impl Core {
 
     /// An empty subscription, holding one of the actor's stream slots until dropped.
     pub fn open_stream(&self, actor: &Actor) -> Result<Subscription> {
+        self.rates.stream(actor)?;
         Ok(Subscription::new(
             self.store.clone(),
             self.streams.acquire(&actor.user.id)?,
@@ -106,6 +107,10 @@ impl Core {
                 "timeout",
                 format!("timeout must be at most {} seconds", MAX_POLL_WAIT.as_secs()),
             ));
+        }
+        if !wait.is_zero() {
+            // A long poll holds a wait like a stream: opening one counts as one.
+            self.rates.stream(actor)?;
         }
         // Access first (an unknown board must not leave a bus channel behind), then
         // live before the read, so an event committed in between still wakes us.

@@ -13,7 +13,8 @@
 //! - `labels`: a board's labels (editors and owners); `activity`: the log told as
 //!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
-//!   (request ids), [`seed`], [`error`];
+//!   (request ids), `limiter` (open streams per user), `rates` (how fast a user or
+//!   an address may change boards and open streams), [`seed`], [`error`];
 //! - [`lifecycle`]: the server's phases (serving, draining, ending) and readiness.
 
 pub mod access;
@@ -32,6 +33,7 @@ mod live;
 mod members;
 pub mod mutation;
 mod ordering;
+mod rates;
 pub mod revocation;
 pub mod secrets;
 pub mod seed;
@@ -44,6 +46,7 @@ use std::sync::Arc;
 pub use access::{Actor, GUEST_ID};
 pub use error::{Error, Result};
 pub use live::{MAX_BOARDS_PER_STREAM, MAX_EVENTS_PER_ANSWER, MAX_POLL_WAIT};
+pub use rates::RateLimits;
 pub use stream::{BATCH, Resume, StreamItem, Subscription};
 // The clock and timestamp conversions are a leaf (the store uses them too); core's
 // callers keep reaching them as `core::time`.
@@ -61,6 +64,8 @@ pub struct Core {
     /// Brings the other instances' events into the bus; ends with the core.
     _feed: Option<feed::FeedTask>,
     streams: limiter::StreamLimiter,
+    /// How fast each user and address may change boards and open streams.
+    rates: rates::Rates,
     /// The password hash an unknown username is checked against (`accounts`).
     dummy_hash: tokio::sync::OnceCell<String>,
     /// The open streams of each credential, ended when it is revoked.
@@ -96,10 +101,18 @@ impl Core {
             cluster,
             _feed: feed,
             streams: limiter::StreamLimiter::new(max_streams_per_user),
+            rates: rates::Rates::new(RateLimits::default()),
             dummy_hash: tokio::sync::OnceCell::new(),
             revocations: revocation::Revocations::default(),
             lifecycle: lifecycle::Lifecycle::default(),
         }
+    }
+
+    /// The same core with these rate limits (none by default).
+    #[must_use]
+    pub fn with_rates(mut self, limits: RateLimits) -> Self {
+        self.rates = rates::Rates::new(limits);
+        self
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -153,6 +153,9 @@ impl Core {
     /// Opens a mutation: validates the request id, opens the write transaction and
     /// replays the first answer when this request was applied before.
     pub(super) async fn begin<'a, M: Mutation>(&self, actor: &'a Actor, req: &'a M) -> Result<Begun<'a, M>> {
+        // Before anything is read: a refused change costs no transaction. A retry counts
+        // too (it is a request all the same).
+        self.rates.mutation(actor)?;
         let key = RequestId::parse(req.request_id())?
             .map(|id| RequestKey::new(actor, M::OP, id, req))
             .transpose()?;

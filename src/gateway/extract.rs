@@ -2,7 +2,9 @@
 //! what was wrong: the caller's identity, a JSON body, `If-Match`, `Idempotency-Key`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 
@@ -24,8 +26,16 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let state = AppState::from_ref(state);
         let token = token(parts)?;
-        state.auth.actor(token.as_deref()).await
+        state.auth.actor(token.as_deref(), client_ip(&state, parts)).await
     }
+}
+
+/// The client's address (`AppState::client_ip`) from the accept loop's `ConnectInfo`
+/// and `X-Forwarded-For`.
+pub fn client_ip(state: &AppState, parts: &Parts) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    state.client_ip(peer, forwarded)
 }
 
 /// The token a request carries, from the first of: `Authorization: Bearer`, `?token=`,

@@ -1,9 +1,8 @@
 //! gRPC `AccountService`: the account routes of REST as RPCs. Login and Signup answer
 //! with a session token usable as `authorization: Bearer` on every service.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use axum::extract::ConnectInfo;
 use tonic::{Request, Response, Status};
 
 use super::Grpc;
@@ -31,17 +30,17 @@ impl Accounts {
     }
 }
 
-/// The client's address, as the accept loop recorded it (unspecified if it did not).
-fn client_ip<T>(req: &Request<T>) -> IpAddr {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+impl Accounts {
+    /// The client's address (unspecified if the accept loop recorded none).
+    fn client_ip<T>(&self, req: &Request<T>) -> IpAddr {
+        self.grpc.client_ip(req).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
 }
 
 #[tonic::async_trait]
 impl AccountService for Accounts {
     async fn signup(&self, req: Request<SignupRequest>) -> Result<Response<SignupResponse>, Status> {
-        let ip = client_ip(&req);
+        let ip = self.client_ip(&req);
         let (user, token) = self.state().auth.signup(ip, req.get_ref()).await.map_err(status)?;
         Ok(Response::new(SignupResponse {
             user: Some(user),
@@ -50,7 +49,7 @@ impl AccountService for Accounts {
     }
 
     async fn login(&self, req: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
-        let ip = client_ip(&req);
+        let ip = self.client_ip(&req);
         let (user, token) = self.state().auth.login(ip, req.get_ref()).await.map_err(status)?;
         Ok(Response::new(LoginResponse {
             user: Some(user),

@@ -2,13 +2,15 @@
 //! content type, everything else to the HTTP gateway. Owns start-up and graceful
 //! shutdown.
 //!
-//! Connection level: `listener` (socket policy: `TCP_NODELAY`, send-stall timeout),
+//! Connection level: `caps` (open connections in total and per address),
+//! `listener` (socket policy: `TCP_NODELAY`, send-stall timeout),
 //! `serve` (accept loop, hyper), `detect` (each connection's first head, under the
 //! header deadline), `h1_stream` (event streams written on the socket), `prefixed`
 //! (bytes the detector read, put back in front for hyper), `cut` (request bodies the
 //! drain does not wait for).
 
 mod cut;
+mod caps;
 mod detect;
 mod h1_stream;
 mod listener;
@@ -59,7 +61,13 @@ impl Application {
         }
         let guests = config.guests.unwrap_or(addr.ip().is_loopback());
         let bus = Arc::new(Bus::new(config.stream_buffer));
-        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user));
+        let rates = core::RateLimits {
+            mutations_per_user: config.rate_mutations_per_user,
+            mutations_per_ip: config.rate_mutations_per_ip,
+            streams_per_user: config.rate_streams_per_user,
+            streams_per_ip: config.rate_streams_per_ip,
+        };
+        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user).with_rates(rates));
         let auth = Auth::new(core.clone(), guests);
         if config.demo && guests {
             auth.mint_dev_sessions().await?;
@@ -88,6 +96,8 @@ impl Application {
             header_timeout: Duration::from_millis(state.config.header_timeout_ms.max(1)),
             drain_grace: Duration::from_millis(state.config.drain_grace_ms),
             drain_timeout: Duration::from_millis(state.config.drain_timeout_ms),
+            max_connections: state.config.max_connections,
+            max_connections_per_ip: state.config.max_connections_per_ip,
         };
         Ok(Application {
             listener,

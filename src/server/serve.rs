@@ -5,10 +5,11 @@
 //! [`h1_stream`] straight on the socket (and a kept-alive connection comes back here
 //! for its next head); everything else (REST, WebSocket upgrades, gRPC and any
 //! HTTP/2) goes to hyper with the bytes already read put back in front
-//! ([`Prefixed`]). On shutdown the loop stops accepting (after the grace), hyper
-//! connections finish their in-flight requests (a body still arriving is [`Cut`]),
-//! streams end when the bus closes, and `run` returns once every connection and held
-//! session has ended, or at the drain timeout, dropping what is left.
+//! ([`Prefixed`]). A connection over a cap ([`Caps`]) is refused before any of that.
+//! On shutdown the loop stops accepting (after the grace), hyper connections finish
+//! their in-flight requests (a body still arriving is [`Cut`]), streams end when the
+//! bus closes, and `run` returns once every connection and held session has ended,
+//! or at the drain timeout, dropping what is left.
 
 use std::future::Future;
 use std::io;
@@ -29,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 use tower::ServiceExt;
 
+use super::caps::Caps;
 use super::cut::Cut;
 use super::detect::{self, Detected};
 use super::h1_stream;
@@ -53,6 +55,9 @@ pub(super) struct Settings {
     pub drain_grace: Duration,
     /// After the shutdown signal: the longest the whole drain may take.
     pub drain_timeout: Duration,
+    /// Open connections at once, in total and per client address (0: no cap).
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
 }
 
 /// Serves until `shutdown` completes, then drains in phases (see
@@ -69,8 +74,17 @@ pub(super) async fn run(
     use axum::serve::Listener;
     let (stop_tx, stop) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let caps = Caps::new(settings.max_connections, settings.max_connections_per_ip);
     let spawn = |connections: &mut JoinSet<()>, (io, addr): (StallGuard, SocketAddr)| {
-        connections.spawn(connection(io, addr, app.clone(), stop.clone(), settings));
+        let slot = match caps.admit(addr.ip()) {
+            Ok(slot) => slot,
+            Err(why) => return caps.refuse(io, addr.ip(), &why),
+        };
+        let served = connection(io, addr, app.clone(), stop.clone(), settings);
+        connections.spawn(async move {
+            served.await;
+            drop(slot);
+        });
     };
     let mut shutdown = pin!(shutdown);
     loop {

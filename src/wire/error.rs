@@ -10,9 +10,12 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::core::Error;
+use crate::core::error::retry_secs;
 use crate::proto::v1::{ErrorDetail, ErrorFrame, ErrorResponse, server_message::Message as Out};
 
 /// The HTTP status of an error.
@@ -54,13 +57,10 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
-        if let Error::RateLimited { retry_after } = &self {
-            // Whole seconds, rounded up: a client waiting that long is let in.
-            let secs = retry_after.as_millis().div_ceil(1000).max(1);
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(u64::try_from(secs).unwrap_or(u64::MAX)),
-            );
+        if let Error::RateLimited { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_secs(*retry_after)));
         }
         if matches!(self, Error::Unavailable(_)) {
             // A pool reconnects within its acquire timeout: soon is worth a try.
@@ -97,6 +97,19 @@ pub fn grpc_code(err: &Error) -> Code {
 #[allow(clippy::needless_pass_by_value)]
 pub fn grpc_status(err: Error) -> Status {
     log_internal(&err);
+    if let Error::RateLimited { retry_after, .. } = &err {
+        // `google.rpc.RetryInfo` for clients that read rich details, and the same wait
+        // as `retry-after` (whole seconds, as HTTP says it) for those that do not.
+        let mut status = Status::with_error_details(
+            grpc_code(&err),
+            err.to_string(),
+            ErrorDetails::with_retry_info(Some(*retry_after)),
+        );
+        status
+            .metadata_mut()
+            .insert("retry-after", MetadataValue::from(retry_secs(*retry_after)));
+        return status;
+    }
     Status::new(grpc_code(&err), err.to_string())
 }
 
@@ -164,6 +177,7 @@ mod tests {
             Error::UnsupportedMediaType("json only".into()),
             Error::PayloadTooLarge { limit: 1 },
             Error::RateLimited {
+                what: "attempts".into(),
                 retry_after: std::time::Duration::from_millis(1500),
             },
             Error::Unavailable("the database is unavailable; try again".into()),
@@ -204,6 +218,7 @@ mod tests {
     #[test]
     fn a_rate_limit_says_when_to_retry_in_whole_seconds() {
         let response = Error::RateLimited {
+            what: "attempts".into(),
             retry_after: std::time::Duration::from_millis(1500),
         }
         .into_response();

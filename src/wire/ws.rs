@@ -14,7 +14,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{Step, notice, resume};
 use crate::core::{Error, Result, StreamItem};
-use crate::limits::{MAX_FRAME_BYTES, WS_RATE_PER_SEC};
+use crate::limits::MAX_FRAME_BYTES;
 use crate::proto::PayloadVisitor;
 use crate::proto::v1::client_message::Message as In;
 use crate::proto::v1::server_message::Message as Out;
@@ -173,8 +173,26 @@ impl Close {
         Close::new(1001, "server shutting down".into())
     }
 
-    pub fn too_many_messages() -> Self {
-        Close::new(1008, format!("too many messages: at most {WS_RATE_PER_SEC} per second"))
+    pub fn too_many_messages(per_sec: u32) -> Self {
+        Close::new(1008, format!("too many messages: at most {per_sec} per second"))
+    }
+
+    /// The client kept sending what a rate limit had refused.
+    pub fn rate_limited(refusals: u32) -> Self {
+        Close::new(1008, format!("rate limited: {refusals} requests refused; slow down"))
+    }
+
+    /// No frame from the client (pongs included) for `after`.
+    pub fn idle(after: std::time::Duration) -> Self {
+        Close::new(1008, format!("idle: nothing received for {} ms", after.as_millis()))
+    }
+
+    /// A socket without an identity did not send `auth` in time.
+    pub fn no_auth(within: std::time::Duration) -> Self {
+        Close::new(
+            1008,
+            format!("no `auth` message within {} ms of connecting", within.as_millis()),
+        )
     }
 
     pub fn too_big() -> Self {

@@ -122,7 +122,7 @@ impl TestApp {
     /// Waits until `n` streams (SSE, WebSocket, gRPC, long polls) opened with `user`'s
     /// token are open: registered, so whatever happens next reaches them.
     pub async fn streams_open(&self, user: &str, n: usize) {
-        let actor = self.state.auth.actor(Some(self.token(user))).await.unwrap();
+        let actor = self.state.auth.actor(Some(self.token(user)), None).await.unwrap();
         let credential = actor.credential_id.unwrap();
         tokio::time::timeout(std::time::Duration::from_secs(5), async {
             while self.state.core.streams_of_credential(&credential) < n {

@@ -28,7 +28,7 @@ async fn session(app: &TestApp, user: &str) -> (String, String) {
         .await
         .unwrap();
     let token = body["token"].as_str().unwrap().to_owned();
-    let actor = app.state.auth.actor(Some(&token)).await.unwrap();
+    let actor = app.state.auth.actor(Some(&token), None).await.unwrap();
     (token, actor.credential_id.unwrap())
 }
 

@@ -360,7 +360,9 @@ async fn grpc_mutations(app: &TestApp, user: Option<&str>, f: &Fixture) -> Vec<(
     out
 }
 
-pub(crate) struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+pub(crate) struct Ws(
+    pub(crate) tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
 
 impl Ws {
     pub(crate) async fn open(app: &TestApp, user: Option<&str>) -> Ws {

@@ -74,6 +74,16 @@ impl Instance {
                 "--database-url",
                 database_url,
             ])
+            // The writers and followers all come from 127.0.0.1, faster than a person:
+            // no connection caps or rate limits (tests/api/rates.rs tests those).
+            .args([
+                "--max-connections=0",
+                "--max-connections-per-ip=0",
+                "--rate-mutations-per-user=0",
+                "--rate-mutations-per-ip=0",
+                "--rate-streams-per-user=0",
+                "--rate-streams-per-ip=0",
+            ])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())

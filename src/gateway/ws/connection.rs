@@ -1,5 +1,6 @@
 //! One task per connection runs a select loop over: the client's frames, the room
-//! mailbox, the board subscription, the heartbeat, typing/cursor timers and the
+//! mailbox, the board subscription, the heartbeat, typing/cursor timers, the
+//! deadlines (idle, and `auth` for a socket opened without an identity) and the
 //! server's shutdown (close 1001 after whatever was queued). Each
 //! wake-up has its handler (`on_*`). The client's frames are polled first (`biased`),
 //! so a `resume` sent right after `join` is applied before any live event goes out.
@@ -17,7 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, sleep_until};
 
-use super::rate::TokenBucket;
+use super::rate::{FrameRate, Refusals};
 use crate::app::AppState;
 use crate::core::lifecycle::{Phase, reached};
 use crate::core::revocation::{REVOKED, revoked};
@@ -53,10 +54,15 @@ pub(super) struct Connection {
     /// board → latest unsent cursor position.
     pub(super) cursors: HashMap<String, (f64, f64)>,
     pub(super) next_cursor_at: Instant,
-    rate: TokenBucket,
+    /// The client's address, for the identity an `auth` message switches to.
+    pub(super) client_ip: Option<std::net::IpAddr>,
+    rate: FrameRate,
+    refusals: Refusals,
     last_heard: Instant,
     /// Reaching `Ending` closes the socket (1001), following a board or not.
     phase: watch::Receiver<Phase>,
+    /// When a socket still without an identity is closed.
+    auth_deadline: Instant,
 }
 
 /// Why the select loop woke.
@@ -70,14 +76,23 @@ enum Wake {
     ShuttingDown,
     TypingExpired,
     CursorDue,
+    Idle,
+    NoAuth,
 }
 
 impl Connection {
-    pub(super) fn new(s: AppState, id: ConnId, identity: Option<(Actor, Viewer)>) -> Self {
+    pub(super) fn new(
+        s: AppState,
+        id: ConnId,
+        client_ip: Option<std::net::IpAddr>,
+        identity: Option<(Actor, Viewer)>,
+    ) -> Self {
         let (mailbox, inbox) = Mailbox::new(WS_MAILBOX_FRAMES);
         let now = Instant::now();
         let revoked = identity.as_ref().and_then(|(actor, _)| s.core.revocation(actor));
         let phase = s.core.lifecycle().phase();
+        let rate = FrameRate::new(s.config.ws_frames_per_sec);
+        let auth_deadline = now + Duration::from_millis(s.config.ws_handshake_timeout_ms);
         Connection {
             s,
             id,
@@ -90,9 +105,12 @@ impl Connection {
             typing: HashMap::new(),
             cursors: HashMap::new(),
             next_cursor_at: now,
-            rate: TokenBucket::new(now),
+            client_ip,
+            rate,
+            refusals: Refusals::new(now),
             last_heard: now,
             phase,
+            auth_deadline,
         }
     }
 
@@ -114,7 +132,7 @@ impl Connection {
                 Wake::Frame(frame) => self.on_frame(frame, &mut out).await,
                 Wake::Mail => Ok(()),
                 Wake::Board(item) => self.on_board(item, &mut out),
-                Wake::Heartbeat => self.on_heartbeat(&mut sink, heartbeat.period()).await,
+                Wake::Heartbeat => self.on_heartbeat(&mut sink).await,
                 Wake::Revoked => Err(Some(Close::revoked(REVOKED))),
                 Wake::ShuttingDown => Err(Some(Close::going_away())),
                 Wake::TypingExpired => {
@@ -125,6 +143,10 @@ impl Connection {
                     self.flush_cursors();
                     Ok(())
                 }
+                Wake::Idle => Err(Some(Close::idle(self.idle_after(heartbeat.period())))),
+                Wake::NoAuth => Err(Some(Close::no_auth(Duration::from_millis(
+                    self.s.config.ws_handshake_timeout_ms,
+                )))),
             };
             if let Err(end) = flow {
                 break end;
@@ -142,6 +164,8 @@ impl Connection {
         let typing_due = self.typing.values().min().copied();
         let cursor_due = (!self.cursors.is_empty()).then_some(self.next_cursor_at);
         let following = self.sub.as_ref().is_some_and(|s| !s.is_empty());
+        let idle_at = self.last_heard + self.idle_after(heartbeat.period());
+        let anonymous = self.identity.is_none();
         tokio::select! {
             biased;
             frame = stream.next() => Wake::Frame(frame),
@@ -153,7 +177,15 @@ impl Connection {
             () = revoked(&mut self.revoked) => Wake::Revoked,
             () = sleep_until(typing_due.unwrap_or_else(Instant::now)), if typing_due.is_some() => Wake::TypingExpired,
             () = sleep_until(cursor_due.unwrap_or_else(Instant::now)), if cursor_due.is_some() => Wake::CursorDue,
+            () = sleep_until(idle_at) => Wake::Idle,
+            () = sleep_until(self.auth_deadline), if anonymous => Wake::NoAuth,
         }
+    }
+
+    /// How long the client may send nothing (pongs count): `--ws-idle-timeout-ms`, or
+    /// two ping periods if that is sooner (a client that answers no ping is gone).
+    fn idle_after(&self, ping: Duration) -> Duration {
+        Duration::from_millis(self.s.config.ws_idle_timeout_ms.max(1)).min(ping * 2)
     }
 
     async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>, out: &mut Vec<Bytes>) -> Flow {
@@ -185,6 +217,11 @@ impl Connection {
             Ok(Incoming { request_id, message }) => {
                 if let Err(e) = self.handle(message, out).await {
                     out.push(crate::wire::error::ws_frame(&request_id, &e));
+                    if let Error::RateLimited { .. } = e
+                        && let Some(refusals) = self.refusals.refused(Instant::now())
+                    {
+                        return Err(Some(Close::rate_limited(refusals)));
+                    }
                 }
             }
             Err(answer) => out.push(answer),
@@ -194,10 +231,10 @@ impl Connection {
 
     /// More than the sustained rate of frames closes the connection with 1008.
     fn count_frame(&mut self) -> Flow {
-        if self.rate.take(Instant::now()) {
+        if self.rate.take() {
             Ok(())
         } else {
-            Err(Some(Close::too_many_messages()))
+            Err(Some(Close::too_many_messages(self.s.config.ws_frames_per_sec)))
         }
     }
 
@@ -213,11 +250,8 @@ impl Connection {
         flow
     }
 
-    /// Pings the client; one that has not been heard from for two periods is gone.
-    async fn on_heartbeat(&mut self, sink: &mut Sink, period: Duration) -> Flow {
-        if self.last_heard.elapsed() > period * 2 {
-            return Err(None);
-        }
+    /// Pings the client (its pong keeps it from being idle).
+    async fn on_heartbeat(&mut self, sink: &mut Sink) -> Flow {
         sink.send(Message::Ping(Bytes::new())).await.map_err(|_| None)
     }
 

@@ -99,7 +99,7 @@ impl Connection {
     /// Switches to the token's user. A new identity starts clean: its access to each
     /// board is checked when it joins, never inherited from the previous one.
     async fn authenticate(&mut self, token: &str, out: &mut Vec<Bytes>) -> Result<()> {
-        let actor = self.s.auth.actor(Some(token)).await?;
+        let actor = self.s.auth.actor(Some(token), self.client_ip).await?;
         self.forget_identity();
         self.revoked = self.s.core.revocation(&actor);
         self.identity = Some(identity_of(actor));

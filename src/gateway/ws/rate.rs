@@ -1,33 +1,51 @@
-//! The token bucket that bounds how fast a client may send frames: a sustained
-//! [`WS_RATE_PER_SEC`], with bursts up to [`WS_RATE_BURST`].
+//! How fast one connection may send: a token bucket of frames (governor, the same
+//! GCRA core's rate limits use), `--ws-frames-per-sec` sustained with bursts of twice
+//! that; and the count of rate-limit refusals after which a connection that keeps
+//! going is closed.
 
+use std::num::NonZeroU32;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
-use crate::limits::{WS_RATE_BURST, WS_RATE_PER_SEC};
+use crate::limits::{WS_REFUSAL_WINDOW, WS_REFUSALS_BEFORE_CLOSE};
 
-pub(super) struct TokenBucket {
-    tokens: f64,
-    refilled_at: Instant,
-}
+/// The frame bucket; `None` when the rate is 0 (off).
+pub(super) struct FrameRate(Option<DefaultDirectRateLimiter>);
 
-impl TokenBucket {
-    pub(super) fn new(now: Instant) -> Self {
-        TokenBucket {
-            tokens: f64::from(WS_RATE_BURST),
-            refilled_at: now,
-        }
+impl FrameRate {
+    pub(super) fn new(per_sec: u32) -> Self {
+        FrameRate(NonZeroU32::new(per_sec).map(|rate| {
+            let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
+            RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+        }))
     }
 
-    /// Takes a token for one frame at `now`; `false` when the client is over the rate.
-    pub(super) fn take(&mut self, now: Instant) -> bool {
-        let earned = now.duration_since(self.refilled_at).as_secs_f64() * f64::from(WS_RATE_PER_SEC);
-        self.tokens = (self.tokens + earned).min(f64::from(WS_RATE_BURST));
-        self.refilled_at = now;
-        if self.tokens < 1.0 {
-            return false;
+    /// Takes a token for one frame; `false` when the client is over the rate.
+    pub(super) fn take(&self) -> bool {
+        self.0.as_ref().is_none_or(|bucket| bucket.check().is_ok())
+    }
+}
+
+/// Rate-limit refusals within the current window.
+pub(super) struct Refusals {
+    since: Instant,
+    count: u32,
+}
+
+impl Refusals {
+    pub(super) fn new(now: Instant) -> Self {
+        Refusals { since: now, count: 0 }
+    }
+
+    /// Counts one refusal at `now`; `Some(count)` once the window holds more than
+    /// [`WS_REFUSALS_BEFORE_CLOSE`].
+    pub(super) fn refused(&mut self, now: Instant) -> Option<u32> {
+        if now.duration_since(self.since) >= WS_REFUSAL_WINDOW {
+            *self = Refusals::new(now);
         }
-        self.tokens -= 1.0;
-        true
+        self.count += 1;
+        (self.count > WS_REFUSALS_BEFORE_CLOSE).then_some(self.count)
     }
 }
 
@@ -38,14 +56,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_burst_passes_then_the_rate_refills() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(start);
-        assert!((0..WS_RATE_BURST).all(|_| bucket.take(start)), "the whole burst passes");
-        assert!(!bucket.take(start), "one more does not");
-        // A tenth of a second earns a tenth of the per-second rate.
-        let later = start + Duration::from_millis(100);
-        assert!((0..WS_RATE_PER_SEC / 10).all(|_| bucket.take(later)));
-        assert!(!bucket.take(later));
+    fn a_burst_of_twice_the_rate_passes_and_one_more_does_not() {
+        let bucket = FrameRate::new(100);
+        assert!((0..200).all(|_| bucket.take()), "the whole burst passes");
+        assert!(!bucket.take(), "one more does not");
+        let off = FrameRate::new(0);
+        assert!((0..10_000).all(|_| off.take()));
+    }
+
+    #[test]
+    fn refusals_close_past_the_limit_within_a_window_only() {
+        let t0 = Instant::now();
+        let mut r = Refusals::new(t0);
+        for _ in 0..WS_REFUSALS_BEFORE_CLOSE {
+            assert_eq!(r.refused(t0), None);
+        }
+        assert_eq!(r.refused(t0), Some(WS_REFUSALS_BEFORE_CLOSE + 1));
+        let later = t0 + WS_REFUSAL_WINDOW + Duration::from_millis(1);
+        assert_eq!(r.refused(later), None, "a new window starts over");
     }
 }

@@ -21,13 +21,14 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
     }
     check_origin(&parts.headers, &s.config.allowed_origins)?;
     let token = token(&parts)?;
+    let ip = crate::gateway::extract::client_ip(&s, &parts);
     let conn = s.presence.next_conn_id();
     let identity = match token {
-        Some(token) => Some(identity_of(s.auth.actor(Some(&token)).await?)),
+        Some(token) => Some(identity_of(s.auth.actor(Some(&token), ip).await?)),
         None if s.auth.guests_allowed() => {
             // Each anonymous loopback connection is its own guest viewer, with the
             // guest's access to boards.
-            let actor = s.auth.actor(None).await?;
+            let actor = s.auth.actor(None, ip).await?;
             let suffix = format!("{conn:04x}");
             let viewer = Viewer {
                 user_id: format!("guest-{suffix}"),
@@ -57,7 +58,7 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            hold.bounded(Connection::new(s, conn, identity).run(socket)).await;
+            hold.bounded(Connection::new(s, conn, ip, identity).run(socket)).await;
         }))
 }
 
