@@ -13,7 +13,8 @@
 //! - `labels`: a board's labels (editors and owners); `activity`: the log told as
 //!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
-//!   (request ids), [`seed`], [`error`].
+//!   (request ids), [`retention`] (what is kept, and the sweeper that removes the
+//!   rest), [`seed`], [`error`].
 
 pub mod access;
 pub mod accounts;
@@ -30,6 +31,7 @@ mod live;
 mod members;
 pub mod mutation;
 mod ordering;
+pub mod retention;
 pub mod revocation;
 pub mod secrets;
 pub mod seed;
@@ -42,6 +44,7 @@ use std::sync::Arc;
 pub use access::{Actor, GUEST_ID};
 pub use error::{Error, Result};
 pub use live::{MAX_BOARDS_PER_STREAM, MAX_EVENTS_PER_ANSWER, MAX_POLL_WAIT};
+pub use retention::Retention;
 pub use stream::{BATCH, Resume, StreamItem, Subscription};
 // The clock and timestamp conversions are a leaf (the store uses them too); core's
 // callers keep reaching them as `core::time`.
@@ -63,6 +66,10 @@ pub struct Core {
     dummy_hash: tokio::sync::OnceCell<String>,
     /// The open streams of each credential, ended when it is revoked.
     revocations: revocation::Revocations,
+    /// How long request ids and the log are kept.
+    retention: Retention,
+    /// Expires request ids and compacts logs; `None` until [`Core::with_retention`].
+    _sweeper: Option<retention::SweeperTask>,
 }
 
 impl Core {
@@ -94,6 +101,19 @@ impl Core {
             streams: limiter::StreamLimiter::new(max_streams_per_user),
             dummy_hash: tokio::sync::OnceCell::new(),
             revocations: revocation::Revocations::default(),
+            retention: Retention::default(),
+            _sweeper: None,
+        }
+    }
+
+    /// Applies `policy` (the idempotency window at once) and starts its sweeper on
+    /// the current runtime; it ends with the core.
+    #[must_use]
+    pub fn with_retention(self, policy: Retention) -> Self {
+        Core {
+            _sweeper: Some(retention::spawn(self.store.clone(), policy.clone())),
+            retention: policy,
+            ..self
         }
     }
 
