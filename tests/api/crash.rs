@@ -341,9 +341,11 @@ async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write_and_streams
     while answered.load(Ordering::SeqCst) < KILL_AFTER {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    // No write starts after the kill: those in flight at that instant are the ones
+    // left without an answer.
+    gone.store(true, Ordering::SeqCst);
     first.child.start_kill().unwrap();
     first.child.wait().await.unwrap();
-    gone.store(true, Ordering::SeqCst);
     let outcomes = writes.await.unwrap();
     for follower in followers {
         tokio::time::timeout(Duration::from_secs(30), follower)
@@ -407,7 +409,7 @@ async fn kill_9_during_concurrent_writes_loses_no_acknowledged_write_and_streams
     }
     let last = contiguous_log(&second.addr, &token).await;
     eprintln!(
-        "crash: {} writes sent before the kill ({counts:?}, {} unanswered), {committed} committed, {last} after retries",
+        "crash: {} writes sent before the kill ({counts:?}, {} in flight at the kill), {committed} committed, {last} after retries",
         outcomes.len(),
         unanswered.len()
     );
