@@ -101,6 +101,23 @@ pub struct Config {
     /// proxy's address.
     #[arg(long, env = "BOARDCAST_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// Seconds a request id (`Idempotency-Key`, `requestId`) stands for its first
+    /// answer; a retry after that is a new request.
+    #[arg(long, env = "BOARDCAST_IDEMPOTENCY_TTL_SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idempotency_ttl_secs: u64,
+    /// Seconds a board's events are kept in its log (beyond the newest
+    /// `--log-keep-events`); a resume point older than what is left gets a `reset`.
+    /// 0 keeps every log for ever.
+    #[arg(long, env = "BOARDCAST_LOG_RETENTION_SECS", default_value_t = 2_592_000)]
+    pub log_retention_secs: u64,
+    /// The newest events of each board that are kept however old they are.
+    #[arg(long, env = "BOARDCAST_LOG_KEEP_EVENTS", default_value_t = 1000)]
+    pub log_keep_events: u64,
+    /// Milliseconds between two runs of the retention sweeper (expired request ids,
+    /// log compaction).
+    #[arg(long, env = "BOARDCAST_RETENTION_INTERVAL_MS", default_value_t = 60_000)]
+    pub retention_interval_ms: u64,
 }
 
 impl Config {
@@ -134,6 +151,10 @@ impl Config {
             ws_handshake_timeout_ms: 10_000,
             ws_idle_timeout_ms: 60_000,
             trust_proxy: false,
+            idempotency_ttl_secs: 86_400,
+            log_retention_secs: 2_592_000,
+            log_keep_events: 1000,
+            retention_interval_ms: 60_000,
         }
     }
 }

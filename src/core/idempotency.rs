@@ -1,5 +1,7 @@
 //! Client request ids: a retried mutation returns its first result instead of being
-//! applied again, and a request id reused for a different request is refused.
+//! applied again, and a request id reused for a different request is refused. A
+//! request id is kept for the idempotency window (`retention.rs`); past it, it is
+//! forgotten, whether or not the sweeper has deleted it yet.
 
 use prost::Message;
 
@@ -36,10 +38,16 @@ impl<'a> RequestKey<'a> {
         Ok(tx.lock_request(self.actor, self.key).await?)
     }
 
-    /// The first result, if this request id was used before.
-    pub async fn replay<R: Message + Default>(&self, tx: &mut dyn Tx) -> Result<Option<R>> {
+    /// The first result, if this request id was used since `expired_before` (Unix ms).
+    /// An older record is deleted here, under the request's lock, so the request is
+    /// applied afresh and remembered anew.
+    pub async fn replay<R: Message + Default>(&self, tx: &mut dyn Tx, expired_before: i64) -> Result<Option<R>> {
         match tx.idempotent(self.actor, self.key).await? {
             None => Ok(None),
+            Some(rec) if rec.created_ms < expired_before => {
+                tx.forget_request(self.actor, self.key).await?;
+                Ok(None)
+            }
             Some(rec) if rec.fingerprint == self.fingerprint => {
                 // A stored response that no longer decodes is the store's failure.
                 let response = R::decode(rec.response.as_slice()).map_err(crate::store::Error::from)?;
@@ -55,9 +63,8 @@ impl<'a> RequestKey<'a> {
         let record = IdempotentRecord {
             fingerprint: self.fingerprint,
             response: response.encode_to_vec(),
+            created_ms: super::time::now_millis(),
         };
-        Ok(tx
-            .remember(self.actor, self.key, &record, super::time::now_millis())
-            .await?)
+        Ok(tx.remember(self.actor, self.key, &record).await?)
     }
 }

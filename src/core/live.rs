@@ -59,10 +59,10 @@ impl Core {
         visible_board(&mut *self.store.read().await?, actor, board_id).await?;
         // Live before the read: whatever commits after it reaches the subscription.
         let live = self.bus.subscribe(board_id);
-        let current = self.store.read().await?.last_seq(board_id).await?;
+        let bounds = self.store.read().await?.log_bounds(board_id).await?;
         // The feed publishes other instances' events after what this follow read.
-        self.bus.seen(board_id, current);
-        sub.follow(board_id, resume, current, live);
+        self.bus.seen(board_id, bounds.last_seq);
+        sub.follow(board_id, resume, bounds, live);
         Ok(())
     }
 
@@ -74,11 +74,14 @@ impl Core {
     }
 
     /// The log after `after`, for a caller that checked access already: a long poll
-    /// woken by its board's deletion still gets the `board_deleted` event.
+    /// woken by its board's deletion still gets the `board_deleted` event. A point the
+    /// log no longer reaches back to is a `reset`, as one ahead of the board is.
     async fn changes_after(&self, board_id: &str, after: u64) -> Result<ChangesResponse> {
         let mut tx = self.store.read().await?;
-        let seq = tx.last_seq(board_id).await?;
-        if after > seq {
+        let bounds = tx.log_bounds(board_id).await?;
+        let seq = bounds.last_seq;
+        // Ahead of the board, or below what compaction left: reload, then go on.
+        if after > seq || after < bounds.compacted_through {
             return Ok(ChangesResponse {
                 seq,
                 reset: true,

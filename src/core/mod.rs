@@ -14,7 +14,8 @@
 //!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
 //!   (request ids), `limiter` (open streams per user), `rates` (how fast a user or
-//!   an address may change boards and open streams), [`seed`], [`error`];
+//!   an address may change boards and open streams), [`retention`] (what is kept,
+//!   and the sweeper that removes the rest), [`seed`], [`error`];
 //! - [`lifecycle`]: the server's phases (serving, draining, ending) and readiness.
 
 pub mod access;
@@ -34,6 +35,7 @@ mod members;
 pub mod mutation;
 mod ordering;
 mod rates;
+pub mod retention;
 pub mod revocation;
 pub mod secrets;
 pub mod seed;
@@ -47,6 +49,7 @@ pub use access::{Actor, GUEST_ID};
 pub use error::{Error, Result};
 pub use live::{MAX_BOARDS_PER_STREAM, MAX_EVENTS_PER_ANSWER, MAX_POLL_WAIT};
 pub use rates::RateLimits;
+pub use retention::Retention;
 pub use stream::{BATCH, Resume, StreamItem, Subscription};
 // The clock and timestamp conversions are a leaf (the store uses them too); core's
 // callers keep reaching them as `core::time`.
@@ -72,6 +75,10 @@ pub struct Core {
     revocations: revocation::Revocations,
     /// Serving or shutting down, and the work a drain waits for.
     lifecycle: lifecycle::Lifecycle,
+    /// How long request ids and the log are kept.
+    retention: Retention,
+    /// Expires request ids and compacts logs; `None` until [`Core::with_retention`].
+    _sweeper: Option<retention::SweeperTask>,
 }
 
 impl Core {
@@ -105,6 +112,19 @@ impl Core {
             dummy_hash: tokio::sync::OnceCell::new(),
             revocations: revocation::Revocations::default(),
             lifecycle: lifecycle::Lifecycle::default(),
+            retention: Retention::default(),
+            _sweeper: None,
+        }
+    }
+
+    /// Applies `policy` (the idempotency window at once) and starts its sweeper on
+    /// the current runtime; it ends with the core.
+    #[must_use]
+    pub fn with_retention(self, policy: Retention) -> Self {
+        Core {
+            _sweeper: Some(retention::spawn(self.store.clone(), policy.clone())),
+            retention: policy,
+            ..self
         }
     }
 

@@ -164,7 +164,8 @@ impl Core {
             // A retry racing its first attempt (on another instance) waits for it here,
             // then replays its answer rather than applying the change twice.
             key.lock(&mut *tx).await?;
-            if let Some(first) = key.replay(&mut *tx).await? {
+            let expired_before = self.retention.requests_expire_before(time::now_millis());
+            if let Some(first) = key.replay(&mut *tx, expired_before).await? {
                 return Ok(Begun::Replayed(first));
             }
         }

@@ -6,6 +6,10 @@
 //! A live event that is exactly the next seq is delivered as it is; anything else
 //! (a replay still running, two publishes overtaking each other) only raises the
 //! highest seq known to exist, and the gap is read from the log, a page at a time.
+//!
+//! A resume point below the log's horizon (compacted away, `retention.rs`) gets the
+//! same `reset` as one ahead of the board, at the start or when compaction overtakes
+//! a replay still running.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -23,7 +27,7 @@ use super::revocation::{REVOKED, revoked};
 use super::{Error, Result};
 use crate::bus::SharedEvent;
 use crate::proto::v1::{BoardSeq, GetBoardResponse, Reset, board_event::Payload};
-use crate::store::Store;
+use crate::store::{LogBounds, Store};
 
 /// Events read from the log per query while catching up.
 const PAGE: u32 = 256;
@@ -119,15 +123,15 @@ impl Subscription {
         None
     }
 
-    /// Adds a board (or restarts it from a new resume point): `current` is its seq as
-    /// read after `live` was registered.
-    pub(super) fn follow(&mut self, board_id: &str, resume: Resume, current: u64, live: crate::bus::Receiver) {
+    /// Adds a board (or restarts it from a new resume point): `bounds` are its log's
+    /// as read after `live` was registered.
+    pub(super) fn follow(&mut self, board_id: &str, resume: Resume, bounds: LogBounds, live: crate::bus::Receiver) {
         self.unfollow(board_id);
         self.closed = None;
+        let current = bounds.last_seq;
         let delivered = match resume {
             Resume::Live => current,
-            Resume::After(after) if after <= current => after,
-            Resume::After(after) => {
+            Resume::After(after) if after > current => {
                 self.reset(
                     board_id,
                     current,
@@ -135,6 +139,11 @@ impl Subscription {
                 );
                 current
             }
+            Resume::After(after) if after < bounds.compacted_through => {
+                self.reset(board_id, current, compacted(after, bounds.compacted_through));
+                current
+            }
+            Resume::After(after) => after,
             Resume::Unreadable(raw) => {
                 self.reset(board_id, current, format!("resume point `{raw}` is not a seq"));
                 current
@@ -242,6 +251,40 @@ impl Subscription {
         Ok(item)
     }
 
+    /// Reads the next page of cursor `i`'s gap from the log. When compaction took the
+    /// events the cursor needs (it fell below the horizon while replaying), the board
+    /// is reset to its latest seq instead, as at the start.
+    async fn catch_up(&mut self, i: usize) -> Result<()> {
+        let (board_id, after) = (self.cursors[i].board_id.clone(), self.cursors[i].delivered);
+        let mut tx = self.store.read().await?;
+        let events = tx.events_after(&board_id, after, PAGE).await?;
+        if events.first().is_none_or(|e| e.seq != after + 1) {
+            let bounds = tx.log_bounds(&board_id).await?;
+            let cursor = &mut self.cursors[i];
+            if bounds.compacted_through > after {
+                cursor.delivered = cursor.delivered.max(bounds.last_seq);
+                cursor.known = cursor.known.max(bounds.last_seq);
+                let reason = compacted(after, bounds.compacted_through);
+                self.reset(&board_id, bounds.last_seq, reason);
+                return Ok(());
+            }
+            return Err(Error::Internal(
+                format!(
+                    "board `{board_id}` log has no event {} but {} exists",
+                    after + 1,
+                    cursor.known
+                )
+                .into(),
+            ));
+        }
+        let cursor = &mut self.cursors[i];
+        for event in events {
+            cursor.delivered = event.seq;
+            self.pending.push_back(StreamItem::Event(SharedEvent::new(event)));
+        }
+        Ok(())
+    }
+
     async fn next_item(&mut self) -> Result<Option<StreamItem>> {
         loop {
             if let Some(revoked) = self.take_revoked() {
@@ -254,22 +297,7 @@ impl Subscription {
                 return Ok(None);
             }
             if let Some(i) = self.cursors.iter().position(|c| c.delivered < c.known) {
-                let (board_id, after) = (self.cursors[i].board_id.clone(), self.cursors[i].delivered);
-                let events = self.store.read().await?.events_after(&board_id, after, PAGE).await?;
-                let cursor = &mut self.cursors[i];
-                if events.is_empty() {
-                    return Err(Error::Internal(
-                        format!(
-                            "board `{board_id}` log has no event after {after} but {} exists",
-                            cursor.known
-                        )
-                        .into(),
-                    ));
-                }
-                for event in events {
-                    cursor.delivered = event.seq;
-                    self.pending.push_back(StreamItem::Event(SharedEvent::new(event)));
-                }
+                self.catch_up(i).await?;
                 continue;
             }
             // Live first: when an event is ready the revocation watch is not polled, so a
@@ -313,146 +341,10 @@ impl Subscription {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bus::Bus;
-    use crate::proto::v1::BoardEvent;
-    use crate::store::SqliteStore;
-
-    const BOARD: &str = "board-1";
-
-    async fn store() -> Arc<dyn Store> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-        crate::core::seed::seed(store.as_ref(), true).await.unwrap();
-        store
-    }
-
-    /// Commits the board's next `n` events to the log (not published).
-    async fn commit(store: &dyn Store, n: usize) -> Vec<BoardEvent> {
-        let mut tx = store.write().await.unwrap();
-        let mut events = Vec::new();
-        for _ in 0..n {
-            let event = BoardEvent {
-                seq: tx.next_seq(BOARD).await.unwrap(),
-                board_id: BOARD.into(),
-                ..Default::default()
-            };
-            tx.append_event(&event).await.unwrap();
-            events.push(event);
-        }
-        tx.commit().await.unwrap();
-        events
-    }
-
-    async fn subscription(store: &Arc<dyn Store>, bus: &Bus, resume: Resume) -> Subscription {
-        let mut sub = Subscription::new(
-            store.clone(),
-            crate::core::limiter::StreamLimiter::new(1).acquire("alice").unwrap(),
-            None,
-        );
-        let live = bus.subscribe(BOARD);
-        let current = store.read().await.unwrap().last_seq(BOARD).await.unwrap();
-        sub.follow(BOARD, resume, current, live);
-        sub
-    }
-
-    async fn next(sub: &mut Subscription) -> Option<StreamItem> {
-        tokio::time::timeout(std::time::Duration::from_secs(5), sub.next())
-            .await
-            .expect("an item within 5 s")
-            .unwrap()
-    }
-
-    async fn next_seq(sub: &mut Subscription) -> u64 {
-        match next(sub).await {
-            Some(StreamItem::Event(e)) => e.seq(),
-            _ => panic!("expected an event"),
-        }
-    }
-
-    #[tokio::test]
-    async fn board_deleted_is_a_boards_last_item_and_a_stream_following_nothing_closes() {
-        use crate::proto::v1::{BoardDeleted, board_event::Payload};
-        let (store, bus) = (store().await, Bus::new(16));
-        commit(store.as_ref(), 1).await;
-        let mut sub = subscription(&store, &bus, Resume::After(0)).await;
-        let mut tx = store.write().await.unwrap();
-        let deleted = BoardEvent {
-            seq: tx.next_seq(BOARD).await.unwrap(),
-            board_id: BOARD.into(),
-            payload: Some(Payload::BoardDeleted(BoardDeleted::default())),
-            ..Default::default()
-        };
-        tx.append_event(&deleted).await.unwrap();
-        tx.commit().await.unwrap();
-        bus.publish(deleted);
-        assert_eq!(next_seq(&mut sub).await, 1);
-        assert_eq!(next_seq(&mut sub).await, 2);
-        assert!(sub.is_empty(), "the deleted board is no longer followed");
-        match next(&mut sub).await {
-            Some(StreamItem::Closed(reason)) => assert_eq!(reason, "board `board-1` was deleted"),
-            _ => panic!("expected Closed"),
-        }
-        assert!(next(&mut sub).await.is_none());
-    }
-
-    #[tokio::test]
-    async fn replays_the_log_then_goes_live_without_a_gap() {
-        let (store, bus) = (store().await, Bus::new(16));
-        commit(store.as_ref(), 3).await;
-        let mut sub = subscription(&store, &bus, Resume::After(0)).await;
-        for seq in 1..=3 {
-            assert_eq!(next_seq(&mut sub).await, seq);
-        }
-        bus.publish(commit(store.as_ref(), 1).await.remove(0));
-        assert_eq!(next_seq(&mut sub).await, 4);
-        assert_eq!(sub.positions()[0].seq, 4);
-    }
-
-    #[tokio::test]
-    async fn an_overtaking_event_is_read_from_the_log_and_a_late_duplicate_dropped() {
-        let (store, bus) = (store().await, Bus::new(16));
-        let mut sub = subscription(&store, &bus, Resume::Live).await;
-        let mut events = commit(store.as_ref(), 2).await;
-        let first = events.remove(0);
-        // 2 is published before 1: 2 reveals a gap, read from the log; 1 arrives late.
-        bus.publish(events.remove(0));
-        bus.publish(first);
-        assert_eq!(next_seq(&mut sub).await, 1);
-        assert_eq!(next_seq(&mut sub).await, 2);
-        bus.publish(commit(store.as_ref(), 1).await.remove(0));
-        assert_eq!(next_seq(&mut sub).await, 3, "the late 1 must not be delivered twice");
-    }
-
-    #[tokio::test]
-    async fn a_resume_point_ahead_of_the_board_is_reset_then_live() {
-        let (store, bus) = (store().await, Bus::new(16));
-        let mut sub = subscription(&store, &bus, Resume::After(9)).await;
-        match next(&mut sub).await {
-            Some(StreamItem::Reset(r)) => assert_eq!((r.board_id.as_str(), r.seq), (BOARD, 0)),
-            _ => panic!("expected a reset"),
-        }
-        bus.publish(commit(store.as_ref(), 1).await.remove(0));
-        assert_eq!(next_seq(&mut sub).await, 1);
-    }
-
-    #[tokio::test]
-    async fn a_subscriber_behind_the_ring_is_told_where_it_stopped_and_ends() {
-        let (store, bus) = (store().await, Bus::new(2));
-        let mut sub = subscription(&store, &bus, Resume::Live).await;
-        bus.publish(commit(store.as_ref(), 1).await.remove(0));
-        assert_eq!(next_seq(&mut sub).await, 1);
-        let mut probe = bus.subscribe(BOARD);
-        for event in commit(store.as_ref(), 4).await {
-            bus.publish(event);
-        }
-        // Wait until the fan-out has put all four in the ring (the probe lags too).
-        while !matches!(probe.recv().await, Ok(e) if e.seq() == 5) {}
-        match next(&mut sub).await {
-            Some(StreamItem::Lagged(r)) => assert_eq!(r.seq, 1),
-            _ => panic!("expected lagged"),
-        }
-        assert!(next(&mut sub).await.is_none());
-    }
+/// Why a resume point below the horizon is reset.
+fn compacted(after: u64, horizon: u64) -> String {
+    format!("resume point {after} is older than the log, which was compacted through seq {horizon}")
 }
+
+#[cfg(test)]
+mod tests;

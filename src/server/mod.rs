@@ -67,7 +67,8 @@ impl Application {
             streams_per_user: config.rate_streams_per_user,
             streams_per_ip: config.rate_streams_per_ip,
         };
-        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user).with_rates(rates));
+        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user).with_rates(rates)
+            .with_retention(retention(&config)));
         let auth = Auth::new(core.clone(), guests);
         if config.demo && guests {
             auth.mint_dev_sessions().await?;
@@ -169,6 +170,16 @@ impl Application {
         let served = serve::run(self.listener, self.app, self.settings, core, signal).await;
         presence.leave_cluster().await;
         served
+    }
+}
+
+/// What the retention flags keep.
+fn retention(config: &Config) -> core::Retention {
+    core::Retention {
+        idempotency_ttl: Duration::from_secs(config.idempotency_ttl_secs),
+        log_max_age: (config.log_retention_secs > 0).then(|| Duration::from_secs(config.log_retention_secs)),
+        log_keep: config.log_keep_events,
+        sweep: Duration::from_millis(config.retention_interval_ms.max(1)),
     }
 }
 

@@ -67,6 +67,18 @@ pub struct IdempotentRecord {
     pub fingerprint: Vec<u8>,
     /// The encoded response message.
     pub response: Vec<u8>,
+    /// When it was first answered (Unix ms): a record older than the idempotency
+    /// window is forgotten.
+    pub created_ms: i64,
+}
+
+/// Where a board's log starts and ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogBounds {
+    /// Every event with a seq up to this one was compacted away (0: none was).
+    pub compacted_through: u64,
+    /// The board's latest seq.
+    pub last_seq: u64,
 }
 
 /// What a credential is for: a sign-in (browser or `Login`) or a named personal token.
@@ -196,7 +208,26 @@ pub trait Tx: Send {
     /// newest first.
     async fn events_before(&mut self, board_id: &str, before: Option<u64>, limit: u32) -> Result<Vec<BoardEvent>>;
     async fn idempotent(&mut self, actor: &str, key: &str) -> Result<Option<IdempotentRecord>>;
-    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord, now_ms: i64) -> Result<()>;
+    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord) -> Result<()>;
+    /// Deletes one request id of `actor` (an expired one, before it is used afresh).
+    async fn forget_request(&mut self, actor: &str, key: &str) -> Result<()>;
+    /// Deletes up to `limit` request ids remembered before `before_ms`, oldest first;
+    /// returns how many went.
+    async fn expire_requests(&mut self, before_ms: i64, limit: u32) -> Result<u64>;
+
+    /// Where the board's log starts (what compaction left) and ends; zeros for a
+    /// board that does not exist.
+    async fn log_bounds(&mut self, board_id: &str) -> Result<LogBounds>;
+    /// Every board (deleted ones too) whose log holds more than `keep` events above
+    /// its horizon, with its bounds.
+    async fn compactable_boards(&mut self, keep: u64) -> Result<Vec<(String, LogBounds)>>;
+    /// The lowest seq above `after` of an event of the board that occurred at or
+    /// after `since_ms`; `None` when every later event is older.
+    async fn first_event_since(&mut self, board_id: &str, after: u64, since_ms: i64) -> Result<Option<u64>>;
+    /// In a write transaction: deletes the board's events with a seq up to `through`
+    /// and records `through` as its horizon (never lowering it), in one transaction,
+    /// so a reader sees both or neither. Returns how many events went.
+    async fn compact_log(&mut self, board_id: &str, through: u64) -> Result<u64>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 }

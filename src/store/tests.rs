@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::postgres::scratch::test_database;
-use super::{CredentialKind, IdempotentRecord, NewCredential, PgStore, SqliteStore, Store, Tx};
+use super::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, PgStore, SqliteStore, Store, Tx};
 use crate::proto::v1::{
     Board, BoardEvent, BoardList, BoardUpdated, Label, ListPosition, Role, Task, TaskPosition, User,
     board_event::Payload,
@@ -581,22 +581,140 @@ async fn an_idempotency_record_is_kept_once_per_actor_and_key() {
         let record = |r: &[u8]| IdempotentRecord {
             fingerprint: b"op\0req".to_vec(),
             response: r.to_vec(),
+            created_ms: 1,
         };
         let mut tx = store.write().await.unwrap();
         assert!(tx.idempotent("alice", "k").await.unwrap().is_none());
         tx.lock_request("alice", "k").await.unwrap();
-        tx.remember("alice", "k", &record(b"first"), 1).await.unwrap();
-        tx.remember("bob", "k", &record(b"bob's"), 1).await.unwrap();
+        tx.remember("alice", "k", &record(b"first")).await.unwrap();
+        tx.remember("bob", "k", &record(b"bob's")).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.write().await.unwrap();
         let got = tx.idempotent("alice", "k").await.unwrap().unwrap();
         assert_eq!(
-            (got.fingerprint, got.response),
-            (record(b"").fingerprint, b"first".to_vec())
+            (got.fingerprint, got.response, got.created_ms),
+            (record(b"").fingerprint, b"first".to_vec(), 1)
         );
         assert_eq!(tx.idempotent("bob", "k").await.unwrap().unwrap().response, b"bob's");
         assert!(tx.idempotent("alice", "other").await.unwrap().is_none());
-        assert!(tx.remember("alice", "k", &record(b"again"), 2).await.is_err());
+        assert!(tx.remember("alice", "k", &record(b"again")).await.is_err());
+    }
+}
+
+/// Which of alice's request ids k0..k3 are stored.
+async fn keys_left(tx: &mut dyn Tx) -> Vec<usize> {
+    let mut keys = Vec::new();
+    for i in 0..4 {
+        if tx.idempotent("alice", &format!("k{i}")).await.unwrap().is_some() {
+            keys.push(i);
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn request_ids_expire_oldest_first_a_batch_at_a_time() {
+    for b in backends(Needs::Any).await {
+        eprintln!("backend: {}", b.name);
+        let store = b.store.as_ref();
+        let mut tx = store.write().await.unwrap();
+        for (i, created_ms) in [30, 10, 20, 40].into_iter().enumerate() {
+            let record = IdempotentRecord {
+                fingerprint: vec![1],
+                response: vec![2],
+                created_ms,
+            };
+            tx.remember("alice", &format!("k{i}"), &record).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.expire_requests(35, 2).await.unwrap(),
+            2,
+            "a batch is at most the limit"
+        );
+        assert_eq!(keys_left(&mut *tx).await, [0, 3], "the two oldest went first");
+        assert_eq!(
+            tx.expire_requests(35, 2).await.unwrap(),
+            1,
+            "then what is left below 35"
+        );
+        tx.forget_request("alice", "k3").await.unwrap();
+        assert!(keys_left(&mut *tx).await.is_empty());
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_log_is_compacted_below_its_horizon_and_the_horizon_recorded() {
+    for b in backends(Needs::Any).await {
+        eprintln!("backend: {}", b.name);
+        let store = b.store.as_ref();
+        seed(store).await;
+        let mut tx = store.write().await.unwrap();
+        tx.insert_board(&board("quiet"), &[]).await.unwrap();
+        for seq in 1..=6 {
+            assert_eq!(tx.next_seq("b").await.unwrap(), seq);
+            let mut e = event("b", seq);
+            e.occurred_at = Some(time::from_millis(i64::try_from(seq).unwrap() * 100));
+            tx.append_event(&e).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let bounds = |last_seq, compacted_through| LogBounds {
+            compacted_through,
+            last_seq,
+        };
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.log_bounds("b").await.unwrap(), bounds(6, 0));
+        assert_eq!(tx.log_bounds("none").await.unwrap(), bounds(0, 0));
+        assert_eq!(
+            tx.compactable_boards(2).await.unwrap(),
+            [("b".to_owned(), bounds(6, 0))]
+        );
+        assert!(
+            tx.compactable_boards(6).await.unwrap().is_empty(),
+            "none holds more than 6"
+        );
+        assert_eq!(tx.first_event_since("b", 0, 350).await.unwrap(), Some(4));
+        assert_eq!(tx.first_event_since("b", 4, 0).await.unwrap(), Some(5));
+        assert_eq!(tx.first_event_since("b", 0, 700).await.unwrap(), None);
+        drop(tx);
+
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(tx.compact_log("b", 2).await.unwrap(), 2);
+        assert_eq!(tx.compact_log("b", 3).await.unwrap(), 1, "only what is left below");
+        drop(tx);
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.log_bounds("b").await.unwrap(),
+            bounds(6, 0),
+            "a rolled back compaction left all"
+        );
+        drop(tx);
+
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(tx.compact_log("b", 3).await.unwrap(), 3);
+        assert_eq!(tx.compact_log("b", 1).await.unwrap(), 0, "the horizon never goes down");
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.log_bounds("b").await.unwrap(), bounds(6, 3));
+        let seqs: Vec<u64> = tx
+            .events_after("b", 0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [4, 5, 6]);
+        assert_eq!(
+            tx.compactable_boards(2).await.unwrap(),
+            [("b".to_owned(), bounds(6, 3))]
+        );
+        assert!(
+            tx.compactable_boards(3).await.unwrap().is_empty(),
+            "3 above the horizon"
+        );
+        assert_eq!(tx.last_seq("b").await.unwrap(), 6, "the seq is untouched");
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::helpers::{SseClient, TestApp, error_body, skip_or_fail, spawn_with};
 
 /// A fresh database's URL, or `None` (after the skip notice) when there is no server.
-async fn database() -> Option<String> {
+pub(crate) async fn database() -> Option<String> {
     match scratch_database(&test_server()).await {
         Ok(url) => Some(url),
         Err(e) => {

@@ -15,7 +15,7 @@
 //!
 //! The rest, one concern a file: [`url`] (the pool's URL parameters), `tx` (a
 //! transaction's life, the statement helpers and the locks), `queries` (the SQL of
-//! [`Tx`]), `accounts` and `details` (more of it), `rows` (rows to messages),
+//! [`Tx`]), `accounts`, `details` and `retention` (expiry, compaction: more of it), `rows` (rows to messages),
 //! [`cluster`] (`PgCluster`: this instance's part in the cluster), [`notify`] (hints
 //! and room signals over LISTEN/NOTIFY), [`lease`] (instance leases and viewers),
 //! [`scratch`] (fresh databases for tests and benchmarks). The schema is
@@ -27,6 +27,7 @@ mod details;
 pub mod lease;
 pub mod notify;
 mod queries;
+mod retention;
 mod rows;
 pub mod scratch;
 mod tx;

@@ -11,7 +11,7 @@ use super::tx::PgTx;
 use crate::proto::v1::{
     ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
 };
-use crate::store::{CredentialKind, IdempotentRecord, NewCredential, Result, Tx};
+use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, Tx};
 
 fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or_default()
@@ -370,19 +370,21 @@ impl Tx for PgTx {
     }
 
     async fn idempotent(&mut self, actor: &str, key: &str) -> Result<Option<IdempotentRecord>> {
-        let q = sqlx::query("SELECT fingerprint, response FROM idempotency_keys WHERE actor = $1 AND key = $2")
-            .bind(actor)
-            .bind(key);
+        let q =
+            sqlx::query("SELECT fingerprint, response, created_at FROM idempotency_keys WHERE actor = $1 AND key = $2")
+                .bind(actor)
+                .bind(key);
         self.first(q, |r| {
             Ok(IdempotentRecord {
                 fingerprint: sqlx::Row::try_get(r, 0)?,
                 response: sqlx::Row::try_get(r, 1)?,
+                created_ms: sqlx::Row::try_get(r, 2)?,
             })
         })
         .await
     }
 
-    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord, now_ms: i64) -> Result<()> {
+    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord) -> Result<()> {
         let q = sqlx::query(
             "INSERT INTO idempotency_keys (actor, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -390,8 +392,32 @@ impl Tx for PgTx {
         .bind(key)
         .bind(&record.fingerprint)
         .bind(&record.response)
-        .bind(now_ms);
+        .bind(record.created_ms);
         self.execute(q).await.map(drop)
+    }
+
+    async fn forget_request(&mut self, actor: &str, key: &str) -> Result<()> {
+        self.forget_request_row(actor, key).await
+    }
+
+    async fn expire_requests(&mut self, before_ms: i64, limit: u32) -> Result<u64> {
+        self.expire_request_rows(before_ms, limit).await
+    }
+
+    async fn log_bounds(&mut self, board_id: &str) -> Result<LogBounds> {
+        self.log_bounds_of(board_id).await
+    }
+
+    async fn compactable_boards(&mut self, keep: u64) -> Result<Vec<(String, LogBounds)>> {
+        self.compactable_board_rows(keep).await
+    }
+
+    async fn first_event_since(&mut self, board_id: &str, after: u64, since_ms: i64) -> Result<Option<u64>> {
+        self.first_event_since_row(board_id, after, since_ms).await
+    }
+
+    async fn compact_log(&mut self, board_id: &str, through: u64) -> Result<u64> {
+        self.compact_log_rows(board_id, through).await
     }
 
     async fn labels(&mut self, board_id: &str) -> Result<Vec<Label>> {

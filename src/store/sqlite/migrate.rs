@@ -13,6 +13,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0002_accounts.sql"),
     include_str!("../../../migrations/sqlite/0003_boards_roles.sql"),
     include_str!("../../../migrations/sqlite/0004_task_details.sql"),
+    include_str!("../../../migrations/sqlite/0005_retention.sql"),
 ];
 
 /// Applies the migrations the database has not seen, each in its own transaction.

@@ -33,7 +33,8 @@
 //!
 //! The rest, one concern a file: [`url`] (what a database URL names), [`migrate`] (the
 //! schema), [`tx`] (a transaction's connection, begin and rollback), [`queries`] (the
-//! SQL of [`Tx`]) and [`rows`] (rows to messages).
+//! SQL of [`Tx`]; [`retention`] that of expiry and compaction) and [`rows`] (rows to
+//! messages).
 
 mod accounts;
 mod checkpoint;
@@ -42,6 +43,7 @@ mod group;
 mod migrate;
 mod queries;
 mod readers;
+mod retention;
 mod rows;
 mod tx;
 mod url;

@@ -12,7 +12,7 @@ use super::tx::SqliteTx;
 use crate::proto::v1::{
     ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
 };
-use crate::store::{CredentialKind, IdempotentRecord, NewCredential, Result, Tx};
+use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, Tx};
 
 impl SqliteTx {
     /// Every row `sql` yields, each through `map`.
@@ -429,22 +429,47 @@ impl Tx for SqliteTx {
 
     async fn idempotent(&mut self, actor: &str, key: &str) -> Result<Option<IdempotentRecord>> {
         self.first(
-            "SELECT fingerprint, response FROM idempotency_keys WHERE actor = ? AND key = ?",
+            "SELECT fingerprint, response, created_at FROM idempotency_keys WHERE actor = ? AND key = ?",
             [actor, key],
             |r| {
                 Ok(IdempotentRecord {
                     fingerprint: r.get(0)?,
                     response: r.get(1)?,
+                    created_ms: r.get(2)?,
                 })
             },
         )
     }
 
-    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord, now_ms: i64) -> Result<()> {
+    async fn remember(&mut self, actor: &str, key: &str, record: &IdempotentRecord) -> Result<()> {
         self.execute(
             "INSERT INTO idempotency_keys (actor, key, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
-            params![actor, key, record.fingerprint, record.response, now_ms],
+            params![actor, key, record.fingerprint, record.response, record.created_ms],
         )
+    }
+
+    async fn forget_request(&mut self, actor: &str, key: &str) -> Result<()> {
+        self.forget_request_row(actor, key)
+    }
+
+    async fn expire_requests(&mut self, before_ms: i64, limit: u32) -> Result<u64> {
+        self.expire_request_rows(before_ms, limit)
+    }
+
+    async fn log_bounds(&mut self, board_id: &str) -> Result<LogBounds> {
+        self.log_bounds_of(board_id)
+    }
+
+    async fn compactable_boards(&mut self, keep: u64) -> Result<Vec<(String, LogBounds)>> {
+        self.compactable_board_rows(keep)
+    }
+
+    async fn first_event_since(&mut self, board_id: &str, after: u64, since_ms: i64) -> Result<Option<u64>> {
+        self.first_event_since_row(board_id, after, since_ms)
+    }
+
+    async fn compact_log(&mut self, board_id: &str, through: u64) -> Result<u64> {
+        self.compact_log_rows(board_id, through)
     }
 
     async fn labels(&mut self, board_id: &str) -> Result<Vec<Label>> {
