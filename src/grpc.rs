@@ -1,9 +1,10 @@
 //! gRPC: `BoardService` over tonic, plus reflection (v1 and v1alpha) and
 //! `grpc.health.v1`. Each RPC takes the caller's identity from `authorization`
 //! metadata, calls core, and answers with `crate::wire` (errors as `Status`, stream
-//! items as `SubscribeResponse`).
+//! items as `SubscribeResponse`). Every call keeps its `grpc-timeout` ([`deadline`]).
 
 mod account;
+mod deadline;
 
 use std::pin::Pin;
 
@@ -53,7 +54,8 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
-        .into_axum_router())
+        .into_axum_router()
+        .layer(axum::middleware::from_fn(deadline::enforce)))
 }
 
 pub struct Grpc {

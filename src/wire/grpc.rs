@@ -26,3 +26,12 @@ pub fn item(item: Result<Option<StreamItem>>) -> Step<SubscribeResponse, Status>
         Err(e) => end(super::error::grpc_status(e)),
     }
 }
+
+/// The status of a call whose `grpc-timeout` passed before it finished: as the
+/// header's own unit reads it, so the client sees which deadline it was.
+pub fn deadline_exceeded(timeout: std::time::Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "the call's deadline (grpc-timeout {} ms) passed before it finished",
+        timeout.as_millis()
+    ))
+}

@@ -91,6 +91,11 @@ impl Store for PgStore {
         PgTx::write(&self.pool).await
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     fn cluster(&self) -> Option<Arc<dyn Cluster>> {
         self.cluster.clone()
     }
