@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::postgres::scratch::test_database;
-use super::{CredentialKind, IdempotentRecord, NewCredential, PgStore, SqliteStore, Store, Tx};
+use super::{CredentialKind, IdempotentRecord, NewCredential, PgStore, SqliteStore, Store, TaskCursor, Tx};
 use crate::proto::v1::{
     Board, BoardEvent, BoardList, BoardUpdated, Label, ListPosition, Role, Task, TaskPosition, User,
     board_event::Payload,
@@ -412,6 +412,17 @@ async fn tasks_in_order_with_their_details() {
         assert_eq!(ids(tx.tasks("b", None).await.unwrap()), ["t-c", "t-d", "t-b", "t-a"]);
         assert_eq!(ids(tx.tasks("b", Some("l1")).await.unwrap()), ["t-b", "t-a"]);
         assert!(tx.tasks("b", Some("none")).await.unwrap().is_empty());
+        // Pages of the same order, each after the key the last one ended at.
+        let first = tx.tasks_page("b", None, 3).await.unwrap();
+        let last = first.last().unwrap().clone();
+        assert_eq!(ids(first), ["t-c", "t-d", "t-b"]);
+        let after = TaskCursor {
+            list_position: 1,
+            position: last.position,
+            id: last.id,
+        };
+        assert_eq!(ids(tx.tasks_page("b", Some(&after), 3).await.unwrap()), ["t-a"]);
+        assert!(tx.tasks_page("none", None, 3).await.unwrap().is_empty());
         let c = tx.task("t-c").await.unwrap().unwrap();
         assert_eq!(c.assignee_ids, ["alice", "bob"], "sorted");
         assert_eq!(c.label_ids, ["lab-1", "lab-2"], "sorted");
