@@ -112,6 +112,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // A request that is not protobuf is INVALID_ARGUMENT, not tonic-prost's INTERNAL.
+        .codec_path("crate::proto::codec::ProtoCodec")
         // Written by hand (src/proto.rs) so stream events go out as bytes encoded once.
         .extern_path(".boardcast.v1.SubscribeResponse", "crate::proto::SubscribeResponse")
         .message_attribute(".boardcast.v1", JSON_MESSAGE)

@@ -1,9 +1,11 @@
 //! gRPC: `BoardService` over tonic, plus reflection (v1 and v1alpha) and
 //! `grpc.health.v1`. Each RPC takes the caller's identity from `authorization`
 //! metadata, calls core, and answers with `crate::wire` (errors as `Status`, stream
-//! items as `SubscribeResponse`). Health mirrors core's readiness.
+//! items as `SubscribeResponse`). Health mirrors core's readiness. Every call keeps
+//! its `grpc-timeout` ([`deadline`]).
 
 mod account;
+mod deadline;
 
 use std::pin::Pin;
 
@@ -62,7 +64,8 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
-        .into_axum_router())
+        .into_axum_router()
+        .layer(axum::middleware::from_fn(deadline::enforce)))
 }
 
 /// How often gRPC health re-checks readiness (the store probe) between phase changes.

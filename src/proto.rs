@@ -9,6 +9,8 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/oneof_tags.rs"));
 }
 
+pub mod codec;
+
 /// Receives the payload type of a tagged oneof variant, chosen by its JSON tag (see the
 /// generated `visit_payload_type`): how code that holds only a tag reaches the type.
 pub trait PayloadVisitor {

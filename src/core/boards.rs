@@ -1,4 +1,7 @@
-//! Reading boards and tasks: what a member may see, one consistent snapshot per call.
+//! Reading boards and tasks: what a member may see, one consistent snapshot per call
+//! (a board's tasks a page per call).
+
+mod page_token;
 
 use super::access::{Actor, visible_board, visible_task};
 use super::{Core, Error, Result, time, validate};
@@ -6,6 +9,10 @@ use crate::proto::v1::{
     GetBoardRequest, GetBoardResponse, GetTaskRequest, GetTaskResponse, ListBoardsResponse, ListTasksRequest,
     ListTasksResponse, UpdatesResponse,
 };
+
+/// Tasks in a `GetBoard` page unless the request says otherwise, and at most.
+pub const BOARD_TASKS_DEFAULT_LIMIT: u32 = 500;
+pub const BOARD_TASKS_MAX_LIMIT: u32 = 1000;
 
 impl Core {
     pub async fn list_boards(&self, actor: &Actor) -> Result<ListBoardsResponse> {
@@ -15,15 +22,55 @@ impl Core {
         })
     }
 
+    /// A board with its lists and one page of its tasks: a board's tasks have no bound,
+    /// an answer must (10,000 tasks were 2.5 MB in one response).
     pub async fn get_board(&self, actor: &Actor, req: GetBoardRequest) -> Result<GetBoardResponse> {
         validate::required("boardId", &req.board_id)?;
+        let limit = match req.limit {
+            None => BOARD_TASKS_DEFAULT_LIMIT,
+            Some(n) if (1..=BOARD_TASKS_MAX_LIMIT).contains(&n) => n,
+            Some(n) => {
+                return Err(Error::invalid(
+                    "limit",
+                    format!("limit must be 1 to {BOARD_TASKS_MAX_LIMIT} (got {n})"),
+                ));
+            }
+        };
+        let after = (!req.page_token.is_empty())
+            .then(|| page_token::parse(&req.page_token))
+            .transpose()?;
         let mut tx = self.store.read().await?;
         let board = visible_board(&mut *tx, actor, &req.board_id).await?;
+        let lists = tx.lists(&board.id).await?;
+        // One more than asked for says whether another page follows.
+        let mut tasks = tx.tasks_page(&board.id, after.as_ref(), limit + 1).await?;
+        let more = tasks.len() > limit as usize;
+        tasks.truncate(limit as usize);
+        let next_page_token = match tasks.last() {
+            Some(last) if more => page_token::after(last, &lists),
+            _ => String::new(),
+        };
+        Ok(GetBoardResponse {
+            lists,
+            tasks,
+            seq: tx.last_seq(&board.id).await?,
+            board: Some(board),
+            next_page_token,
+        })
+    }
+
+    /// A board with its lists and every task, in one snapshot: what a stream that asked
+    /// for a snapshot starts with.
+    pub(super) async fn board_snapshot(&self, actor: &Actor, board_id: &str) -> Result<GetBoardResponse> {
+        validate::required("boardId", board_id)?;
+        let mut tx = self.store.read().await?;
+        let board = visible_board(&mut *tx, actor, board_id).await?;
         Ok(GetBoardResponse {
             lists: tx.lists(&board.id).await?,
             tasks: tx.tasks(&board.id, None).await?,
             seq: tx.last_seq(&board.id).await?,
             board: Some(board),
+            next_page_token: String::new(),
         })
     }
 

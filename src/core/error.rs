@@ -129,12 +129,24 @@ impl Error {
 
 /// The store's failures, as clients see them: a database URL the store cannot use is
 /// the operator's to fix and says so; a database that cannot be reached is worth a
-/// retry and says so (logged here, since the client hears nothing of the cause);
+/// retry and says so (logged here, since the client hears nothing of the cause), as
+/// is one that cannot be written (disk full, read-only: it says which) or whose file
+/// was deleted (which says to restart);
 /// anything else is internal (and logged, with the store's message, where the error
 /// is rendered).
 impl From<crate::store::Error> for Error {
     fn from(e: crate::store::Error) -> Self {
         use crate::store::Error as Store;
+        if let Store::FileGone { .. } = e {
+            // The store logged it, once; every request hears it until a restart.
+            return Error::Unavailable(e.to_string());
+        }
+        if let Some(why) = e.unwritable() {
+            tracing::warn!(error = %e, "a write was refused: the database cannot be written");
+            return Error::Unavailable(format!(
+                "the database cannot be written ({why}); nothing was changed, try again later"
+            ));
+        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "the database is unavailable");
             return Error::Unavailable("the database is unavailable; try again".into());
@@ -150,6 +162,8 @@ impl From<crate::store::Error> for Error {
             | Store::RolledBack
             | Store::GroupEnded { .. }
             | Store::GroupFailed(_)
+            | Store::FileGone { .. }
+            | Store::Unwritable { .. }
             | Store::Readers(_)
             | Store::Thread(_) => Error::Internal(Box::new(e)),
         }

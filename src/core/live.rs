@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::access::{Actor, visible_board};
 use super::stream::{Resume, StreamItem, Subscription};
 use super::{Core, Error, Result, validate};
-use crate::proto::v1::{BoardEvent, ChangesResponse, GetBoardRequest, board_event::Payload};
+use crate::proto::v1::{BoardEvent, ChangesResponse, board_event::Payload};
 
 /// Most boards one stream may follow.
 pub const MAX_BOARDS_PER_STREAM: usize = 32;
@@ -29,10 +29,7 @@ impl Core {
         let mut sub = self.open_stream(actor)?;
         for (board_id, resume) in boards {
             if snapshot {
-                let request = GetBoardRequest {
-                    board_id: board_id.clone(),
-                };
-                let board = self.get_board(actor, request).await?;
+                let board = self.board_snapshot(actor, &board_id).await?;
                 let seq = board.seq;
                 sub.push_front(StreamItem::Snapshot(board));
                 self.follow(&mut sub, actor, &board_id, Resume::After(seq)).await?;

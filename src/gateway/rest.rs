@@ -1,5 +1,7 @@
 //! REST routes, seed-compatible: the JSON bodies are the proto messages themselves.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -7,7 +9,7 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::{IdempotencyKey, IfMatch, JsonBody, etag};
+use super::extract::{IdempotencyKey, IfMatch, JsonBody, etag, query_number};
 use crate::app::AppState;
 use crate::core::{Actor, Error};
 use crate::proto::v1::{
@@ -31,8 +33,19 @@ async fn list_boards(State(s): State<AppState>, actor: Actor) -> Result<Response
     Ok(Json(s.core.list_boards(&actor).await?).into_response())
 }
 
-async fn get_board(State(s): State<AppState>, actor: Actor, Path(board_id): Path<String>) -> Result<Response, Error> {
-    Ok(Json(s.core.get_board(&actor, GetBoardRequest { board_id }).await?).into_response())
+/// `?limit=N&pageToken=T`: a page of the board's tasks (`nextPageToken` in the answer).
+async fn get_board(
+    State(s): State<AppState>,
+    actor: Actor,
+    Path(board_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let req = GetBoardRequest {
+        board_id,
+        limit: query_number(&q, "limit")?.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        page_token: q.get("pageToken").cloned().unwrap_or_default(),
+    };
+    Ok(Json(s.core.get_board(&actor, req).await?).into_response())
 }
 
 #[derive(Deserialize)]

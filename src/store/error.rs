@@ -40,6 +40,14 @@ pub enum Error {
     /// The group a write transaction committed in failed to commit.
     #[error("group commit: {0}")]
     GroupFailed(Arc<str>),
+    /// The database file is no longer the one the store opened (deleted, or another
+    /// file put in its place): what is written now would be lost at the next start.
+    #[error("the database file {path} was deleted or replaced; restart the server")]
+    FileGone { path: String },
+    /// The database refused a write for want of room or permission (disk full,
+    /// read-only, an I/O error): nothing of it was applied.
+    #[error("the database cannot be written ({why})")]
+    Unwritable { why: Arc<str> },
     /// The read pool's semaphore closed (it never is while the store lives).
     #[error(transparent)]
     Readers(#[from] tokio::sync::AcquireError),
@@ -60,6 +68,27 @@ impl Error {
             }
             _ => false,
         }
+    }
+
+    /// Why the database cannot take writes, when that is what failed: a condition of
+    /// the disk that clears by itself or by the operator's hand, without a restart.
+    pub fn unwritable(&self) -> Option<&str> {
+        match self {
+            Error::Unwritable { why } => Some(why),
+            Error::Sqlite(e) => unwritable(e),
+            _ => None,
+        }
+    }
+}
+
+/// SQLite's word for a write it could not make for want of room or permission.
+pub(super) fn unwritable(e: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code()? {
+        ErrorCode::DiskFull => Some("the disk is full"),
+        ErrorCode::ReadOnly => Some("the file is read-only"),
+        ErrorCode::SystemIoFailure => Some("an I/O error"),
+        _ => None,
     }
 }
 

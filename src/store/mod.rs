@@ -51,14 +51,23 @@ pub trait Store: Send + Sync + 'static {
     /// interleave (once they hold its lock: [`Tx::lock_board`]), so a board's seq and
     /// its list orders stay consistent.
     async fn write(&self) -> Result<Box<dyn Tx>>;
-    /// A cheap round trip to the database (readiness): an error says it cannot be
-    /// read now. Reads nothing a request would.
+    /// Whether the store can serve: the database answers, and (SQLite) its file is
+    /// still the one opened. What a readiness probe asks; cheap enough to ask often.
     async fn ping(&self) -> Result<()>;
     /// The other instances sharing this database; `None` when there can be none (the
     /// embedded SQLite store belongs to one process).
     fn cluster(&self) -> Option<std::sync::Arc<dyn cluster::Cluster>> {
         None
     }
+}
+
+/// A place in a board's task order (list position, task position, id): where a page
+/// of tasks starts after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskCursor {
+    pub list_position: i32,
+    pub position: i32,
+    pub id: String,
 }
 
 /// A mutation's first outcome, kept under its (actor, request id).
@@ -134,6 +143,8 @@ pub trait Tx: Send {
     async fn list(&mut self, id: &str) -> Result<Option<BoardList>>;
     /// A board's tasks (or one list's), ordered by list position, then task position.
     async fn tasks(&mut self, board_id: &str, list_id: Option<&str>) -> Result<Vec<Task>>;
+    /// Up to `limit` of a board's tasks in the order of [`Tx::tasks`], after `after`.
+    async fn tasks_page(&mut self, board_id: &str, after: Option<&TaskCursor>, limit: u32) -> Result<Vec<Task>>;
     async fn task(&mut self, id: &str) -> Result<Option<Task>>;
     /// A board's tasks created or changed after `since_ms` (Unix ms), oldest change first.
     async fn tasks_updated_since(&mut self, board_id: &str, since_ms: i64) -> Result<Vec<Task>>;

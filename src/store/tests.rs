@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::postgres::scratch::test_database;
-use super::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, PgStore, SqliteStore, Store, Tx};
+use super::{
+    CredentialKind, IdempotentRecord, LogBounds, NewCredential, PgStore, SqliteStore, Store, TaskCursor, Tx,
+};
 use crate::proto::v1::{
     Board, BoardEvent, BoardList, BoardUpdated, Label, ListPosition, Role, Task, TaskPosition, User,
     board_event::Payload,
@@ -446,6 +448,36 @@ async fn tasks_in_order_with_their_details() {
         let c = tx.task("t-c").await.unwrap().unwrap();
         assert_eq!((c.assignee_ids, c.label_ids), (vec!["bob".to_owned()], vec![]));
         assert_eq!(tx.task("t-d").await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_board_s_tasks_page_by_the_key_of_their_order() {
+    for b in backends(Needs::Any).await {
+        eprintln!("backend: {}", b.name);
+        let store = b.store.as_ref();
+        seed(store).await;
+        let mut tx = store.write().await.unwrap();
+        for t in [
+            task("t-b", "l1", 0, 30),
+            task("t-a", "l1", 1, 10),
+            task("t-c", "l0", 0, 20),
+        ] {
+            tx.insert_task(&t).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let ids = |tasks: &[Task]| tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        let first = tx.tasks_page("b", None, 2).await.unwrap();
+        assert_eq!(ids(&first), ["t-c", "t-b"]);
+        let last = first.last().unwrap();
+        let after = TaskCursor {
+            list_position: 1,
+            position: last.position,
+            id: last.id.clone(),
+        };
+        assert_eq!(ids(&tx.tasks_page("b", Some(&after), 2).await.unwrap()), ["t-a"]);
+        assert!(tx.tasks_page("none", None, 2).await.unwrap().is_empty());
     }
 }
 

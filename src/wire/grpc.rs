@@ -38,6 +38,15 @@ pub fn item(
     }
 }
 
+/// The status of a call whose `grpc-timeout` passed before it finished: as the
+/// header's own unit reads it, so the client sees which deadline it was.
+pub fn deadline_exceeded(timeout: std::time::Duration) -> Status {
+    Status::deadline_exceeded(format!(
+        "the call's deadline (grpc-timeout {} ms) passed before it finished",
+        timeout.as_millis()
+    ))
+}
+
 /// `UNAVAILABLE`, saying where to resume: in the message for a person, in the
 /// [`RESUME_METADATA`] trailer for a client (each board's `after_seq`).
 fn going_away(positions: &[BoardSeq]) -> Status {

@@ -92,6 +92,7 @@ async fn account_service_end_to_end_and_its_token_on_board_service() {
             &created.token,
             GetBoardRequest {
                 board_id: "board-1".into(),
+                ..Default::default()
             },
         ))
         .await
@@ -109,6 +110,7 @@ async fn account_service_end_to_end_and_its_token_on_board_service() {
             &created.token,
             GetBoardRequest {
                 board_id: "board-1".into(),
+                ..Default::default()
             },
         ))
         .await

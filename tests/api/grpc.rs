@@ -32,6 +32,7 @@ async fn crud_over_grpc() {
     let board = c
         .get_board(GetBoardRequest {
             board_id: "board-1".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -152,6 +153,7 @@ async fn grpc_errors_map_to_status_codes_and_change_nothing() {
             "carol",
             GetBoardRequest {
                 board_id: "board-1".into(),
+                ..Default::default()
             },
         ))
         .await

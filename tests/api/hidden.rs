@@ -45,6 +45,7 @@ async fn answers(app: &TestApp, user: &str, board_id: &str) -> Vec<String> {
             Some(user),
             GetBoardRequest {
                 board_id: board_id.into(),
+                ..Default::default()
             },
         ))
         .await

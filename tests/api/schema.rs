@@ -211,6 +211,8 @@ fn every_message_round_trips_through_json_and_protobuf() {
         "GetBoardRequest",
         GetBoardRequest {
             board_id: "board-1".into(),
+            limit: Some(100),
+            page_token: "0.3.task-4".into(),
         },
         c,
     );
@@ -221,6 +223,7 @@ fn every_message_round_trips_through_json_and_protobuf() {
             lists: vec![list.clone()],
             tasks: vec![task()],
             seq: 9,
+            next_page_token: "0.3.task-4".into(),
         },
         c,
     );

@@ -136,10 +136,30 @@ export function shownLabels() {
   return labels.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/// Every page of the board's tasks. Each page is read on its own: pages with one seq
+/// are one picture, so a change between pages starts the reading over (a few times;
+/// then the earliest seq is kept, and the stream replays what came after it).
+async function boardPages(id) {
+  let first;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    first = await api('GET', `/boards/${id}?limit=1000`);
+    const tasks = [...first.tasks];
+    let page = first, consistent = true;
+    while (page.nextPageToken) {
+      page = await api('GET', `/boards/${id}?limit=1000&pageToken=${encodeURIComponent(page.nextPageToken)}`);
+      tasks.push(...page.tasks);
+      if (page.seq !== first.seq) consistent = false;
+    }
+    first = { ...first, tasks };
+    if (consistent) break;
+  }
+  return first;
+}
+
 export async function loadBoard() {
   const id = enc(state.boardId);
   const [board, members, labels] = await Promise.all([
-    api('GET', `/boards/${id}`),
+    boardPages(id),
     api('GET', `/boards/${id}/members`),
     api('GET', `/boards/${id}/labels`),
   ]);

@@ -33,6 +33,7 @@ async fn board_seq(core: &Core) -> (u64, usize) {
             &alice(),
             GetBoardRequest {
                 board_id: "board-1".into(),
+                ..Default::default()
             },
         )
         .await

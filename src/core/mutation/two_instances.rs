@@ -34,6 +34,7 @@ async fn two_instances() -> Option<(Arc<Core>, Arc<Core>)> {
 async fn board(core: &Core) -> GetBoardResponse {
     let req = GetBoardRequest {
         board_id: "board-1".into(),
+        ..Default::default()
     };
     core.get_board(&alice(), req).await.unwrap()
 }

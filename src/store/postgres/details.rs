@@ -1,15 +1,41 @@
-//! The SQL of task details (labels, assignees) and of the activity feed's log reads,
-//! called from the `Tx` impl in `queries.rs`. Sets of rows go in one statement each
+//! The SQL of task details (labels, assignees), of a page of a board's tasks and of
+//! the activity feed's log reads, called from the `Tx` impl in `queries.rs`. Sets of rows go in one statement each
 //! (arrays bound as parameters): a round trip to the server costs more than the rows.
 
 use prost::Message;
 
-use super::rows::{first, i64_of, label};
+use super::rows::{first, i64_of, label, task, task_select};
 use super::tx::PgTx;
-use crate::proto::v1::{BoardEvent, Label};
-use crate::store::Result;
+use crate::proto::v1::{BoardEvent, Label, Task};
+use crate::store::{Result, TaskCursor};
 
 impl PgTx {
+    /// A page of [`Tx::tasks`](crate::store::Tx::tasks), by a row comparison on the
+    /// order's own key.
+    pub(super) async fn task_page_rows(
+        &mut self,
+        board_id: &str,
+        after: Option<&TaskCursor>,
+        limit: u32,
+    ) -> Result<Vec<Task>> {
+        let (list_position, position, id) = after.map_or((i32::MIN, i32::MIN, ""), |c| {
+            (c.list_position, c.position, c.id.as_str())
+        });
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            task_select!(),
+            " FROM tasks t JOIN lists l ON l.id = t.list_id
+             WHERE t.board_id = $1 AND (l.position, t.position, t.id) > ($2, $3, $4)
+             ORDER BY l.position, t.position, t.id LIMIT $5"
+        ))
+        .bind(board_id)
+        .bind(list_position)
+        .bind(position)
+        .bind(id)
+        .bind(i64::from(limit));
+        self.all(q, task).await
+    }
+
     pub(super) async fn labels_of(&mut self, board_id: &str) -> Result<Vec<Label>> {
         // lower() of a "C" column folds ASCII only, as SQLite's NOCASE does.
         let q =

@@ -11,7 +11,7 @@ use super::tx::PgTx;
 use crate::proto::v1::{
     ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
 };
-use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, Tx};
+use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, TaskCursor, Tx};
 
 fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or_default()
@@ -122,6 +122,10 @@ impl Tx for PgTx {
         .bind(board_id)
         .bind(list_id);
         self.all(q, task).await
+    }
+
+    async fn tasks_page(&mut self, board_id: &str, after: Option<&TaskCursor>, limit: u32) -> Result<Vec<Task>> {
+        self.task_page_rows(board_id, after, limit).await
     }
 
     async fn task(&mut self, id: &str) -> Result<Option<Task>> {

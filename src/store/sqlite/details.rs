@@ -1,15 +1,34 @@
-//! The SQL of task details (labels, assignees) and of the activity feed's log reads,
-//! called from the `Tx` impl in `queries.rs`.
+//! The SQL of task details (labels, assignees), of a page of a board's tasks and of
+//! the activity feed's log reads, called from the `Tx` impl in `queries.rs`.
 
 use prost::Message;
 use rusqlite::params;
 
-use super::rows::{i64_of, label};
+use super::rows::{i64_of, label, task, task_columns, task_select};
 use super::tx::SqliteTx;
-use crate::proto::v1::{BoardEvent, Label};
-use crate::store::Result;
+use crate::proto::v1::{BoardEvent, Label, Task};
+use crate::store::{Result, TaskCursor};
 
 impl SqliteTx {
+    /// A page of [`Tx::tasks`](crate::store::Tx::tasks): a row-value comparison on the
+    /// order's own key, so a page costs its length, however deep.
+    pub(super) fn task_page_rows(&self, board_id: &str, after: Option<&TaskCursor>, limit: u32) -> Result<Vec<Task>> {
+        let (list_position, position, id) = after.map_or((i32::MIN, i32::MIN, ""), |c| {
+            (c.list_position, c.position, c.id.as_str())
+        });
+        self.all(
+            concat!(
+                "SELECT ",
+                task_select!(),
+                " FROM tasks t JOIN lists l ON l.id = t.list_id
+                 WHERE t.board_id = ?1 AND (l.position, t.position, t.id) > (?2, ?3, ?4)
+                 ORDER BY l.position, t.position, t.id LIMIT ?5"
+            ),
+            params![board_id, list_position, position, id, limit],
+            task,
+        )
+    }
+
     pub(super) fn labels_of(&self, board_id: &str) -> Result<Vec<Label>> {
         self.all(
             "SELECT id, board_id, name, color FROM labels WHERE board_id = ? ORDER BY name COLLATE NOCASE, id",

@@ -26,7 +26,16 @@ use super::checkpoint::WalShared;
 use crate::store::{Error, Result};
 
 /// A group's outcome, once it committed or failed: why it failed, if it did.
-type Outcome = Option<std::result::Result<(), Arc<str>>>;
+type Outcome = Option<std::result::Result<(), Failed>>;
+
+/// Why a group did not commit, kept apart when it is the disk's doing (full,
+/// read-only): then its members are told the database cannot be written, which clears
+/// without a restart, and not that the store broke.
+#[derive(Clone)]
+enum Failed {
+    Unwritable(Arc<str>),
+    Other(Arc<str>),
+}
 
 /// The write connection and the group its open transaction holds, if any.
 pub(super) struct Writer {
@@ -80,6 +89,11 @@ impl Writer {
         Ok(generation)
     }
 
+    /// Whether a write transaction begun now opens a new group (`BEGIN IMMEDIATE`).
+    pub(super) fn opens_group(&self) -> bool {
+        self.group.is_none() || self.conn.is_autocommit()
+    }
+
     /// The open group, if it is generation `generation`.
     fn group(&mut self, generation: u64) -> Option<&mut Group> {
         self.group.as_mut().filter(|g| g.generation == generation)
@@ -99,7 +113,11 @@ impl Writer {
         }
         if let Err(e) = self.conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])) {
             tracing::error!(error = %e, "SQLite group commit failed");
-            self.fail(&format!("commit failed: {e}"));
+            let failed = match crate::store::error::unwritable(&e) {
+                Some(why) => Failed::Unwritable(why.into()),
+                None => Failed::Other(format!("commit failed: {e}").into()),
+            };
+            self.end_failed(failed);
             return false;
         }
         if let Some(group) = self.group.take() {
@@ -110,13 +128,17 @@ impl Writer {
 
     /// Ends the open group without committing: rolls it back and tells its members.
     fn fail(&mut self, why: &str) {
+        self.end_failed(Failed::Other(why.into()));
+    }
+
+    fn end_failed(&mut self, failed: Failed) {
         if let Some(group) = self.group.take() {
             if !self.conn.is_autocommit()
                 && let Err(e) = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]))
             {
                 tracing::error!(error = %e, "SQLite rollback failed");
             }
-            group.done.send_replace(Some(Err(why.into())));
+            group.done.send_replace(Some(Err(failed)));
         }
     }
 }
@@ -209,7 +231,8 @@ impl Committing {
             .clone();
         match outcome {
             Some(Ok(())) => Ok(()),
-            Some(Err(why)) => Err(Error::GroupFailed(why)),
+            Some(Err(Failed::Unwritable(why))) => Err(Error::Unwritable { why }),
+            Some(Err(Failed::Other(why))) => Err(Error::GroupFailed(why)),
             None => unreachable!("waited for an outcome"),
         }
     }

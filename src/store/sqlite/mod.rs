@@ -31,6 +31,10 @@
 //! mutex, and each write transaction commits alone (a read on that connection would
 //! otherwise see a group's uncommitted work).
 //!
+//! **A deleted or replaced file** is noticed and refused ([`file`]); a write the disk
+//! refuses (full, read-only) fails with [`Error::Unwritable`], nothing of it applied,
+//! and the next write tries the disk again.
+//!
 //! The rest, one concern a file: [`url`] (what a database URL names), [`migrate`] (the
 //! schema), [`tx`] (a transaction's connection, begin and rollback), [`queries`] (the
 //! SQL of [`Tx`]; [`retention`] that of expiry and compaction) and [`rows`] (rows to
@@ -39,6 +43,7 @@
 mod accounts;
 mod checkpoint;
 mod details;
+mod file;
 mod group;
 mod migrate;
 mod queries;
@@ -60,6 +65,7 @@ use tokio::sync::Mutex;
 
 use super::{Error, Result, Store, Tx};
 use checkpoint::Wal;
+use file::FileIdentity;
 use group::{Member, Writer};
 use readers::ReaderPool;
 use tx::{Conn, SqliteTx};
@@ -82,6 +88,9 @@ pub struct SqliteStore {
     readers: Option<Arc<ReaderPool>>,
     /// WAL bookkeeping and the checkpoint thread; `None` for `:memory:`.
     wal: Option<Wal>,
+    /// The database file as opened, to notice it deleted or replaced; `None` for
+    /// `:memory:`.
+    file: Option<Arc<FileIdentity>>,
 }
 
 /// Settings every connection shares.
@@ -107,16 +116,19 @@ impl SqliteStore {
                     group_commit: false,
                     readers: None,
                     wal: None,
+                    file: None,
                 })
             }
             Location::File { path, create } => {
                 let writer = Arc::new(Mutex::new(Writer::new(open_writer(&path, create)?)));
+                let file = Arc::new(FileIdentity::record(&path));
                 let wal = Wal::start(&path, writer.clone())?;
                 Ok(SqliteStore {
                     writer,
                     group_commit: true,
-                    readers: Some(Arc::new(ReaderPool::new(path))),
+                    readers: Some(Arc::new(ReaderPool::new(path, file.clone()))),
                     wal: Some(wal),
+                    file: Some(file),
                 })
             }
         }
@@ -150,6 +162,9 @@ fn open_writer(path: &Path, create: bool) -> Result<Connection> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn Tx>> {
+        if let Some(file) = &self.file {
+            file.known_gone()?;
+        }
         let conn = match &self.readers {
             Some(pool) => Conn::Reader(pool.take().await?),
             None => Conn::Writer(Some(self.writer.clone().lock_owned().await)),
@@ -157,24 +172,31 @@ impl Store for SqliteStore {
         SqliteTx::begin(conn, "BEGIN", None)
     }
 
-    async fn ping(&self) -> Result<()> {
-        // The schema's first page: the file must still open and read (a `SELECT 1`
-        // would answer without touching it).
-        const PROBE: &str = "SELECT count(*) FROM sqlite_schema";
-        match &self.readers {
-            Some(pool) => pool.take().await?.conn().query_row(PROBE, [], |_| Ok(()))?,
-            None => self.writer.lock().await.conn.query_row(PROBE, [], |_| Ok(()))?,
-        }
-        Ok(())
-    }
-
     async fn write(&self) -> Result<Box<dyn Tx>> {
         let mut guard = self.writer.clone().lock_owned().await;
+        if let Some(file) = &self.file {
+            // Once per group: a write joining an open one was checked with its first.
+            if guard.opens_group() {
+                file.check()?;
+            } else {
+                file.known_gone()?;
+            }
+        }
         let wal = self.wal.as_ref().map(|w| w.shared.clone());
         if !self.group_commit {
             return SqliteTx::begin(Conn::Writer(Some(guard)), "BEGIN IMMEDIATE", wal);
         }
         let member = Member::join(&mut guard, self.writer.clone())?;
         Ok(Box::new(SqliteTx::member(guard, wal, member)))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        // A real query: the file answers, not only its name on disk.
+        let mut tx = self.read().await?;
+        tx.account_count().await?;
+        Ok(())
     }
 }

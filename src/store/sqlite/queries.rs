@@ -12,7 +12,7 @@ use super::tx::SqliteTx;
 use crate::proto::v1::{
     ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
 };
-use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, Tx};
+use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, TaskCursor, Tx};
 
 impl SqliteTx {
     /// Every row `sql` yields, each through `map`.
@@ -180,6 +180,10 @@ impl Tx for SqliteTx {
             params![board_id, list_id],
             task,
         )
+    }
+
+    async fn tasks_page(&mut self, board_id: &str, after: Option<&TaskCursor>, limit: u32) -> Result<Vec<Task>> {
+        self.task_page_rows(board_id, after, limit)
     }
 
     async fn task(&mut self, id: &str) -> Result<Option<Task>> {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::file::FileIdentity;
 use super::prepare;
 use crate::store::Result;
 
@@ -15,15 +16,19 @@ const READERS: usize = 8;
 /// Read-only connections, opened on first need, each lent to one read transaction.
 pub(super) struct ReaderPool {
     path: PathBuf,
+    /// Checked before a connection is opened: one opened on a deleted or replaced
+    /// file would fail, or read another database.
+    file: Arc<FileIdentity>,
     idle: std::sync::Mutex<Vec<Connection>>,
     /// One permit per connection that may exist.
     permits: Arc<Semaphore>,
 }
 
 impl ReaderPool {
-    pub(super) fn new(path: PathBuf) -> Self {
+    pub(super) fn new(path: PathBuf, file: Arc<FileIdentity>) -> Self {
         ReaderPool {
             path,
+            file,
             idle: std::sync::Mutex::new(Vec::with_capacity(READERS)),
             permits: Arc::new(Semaphore::new(READERS)),
         }
@@ -39,6 +44,7 @@ impl ReaderPool {
         let conn = if let Some(conn) = idle {
             conn
         } else {
+            self.file.check()?;
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(&self.path, flags)?;
             prepare(&conn)?;
