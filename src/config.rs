@@ -53,6 +53,21 @@ pub struct Config {
     /// default because the server itself speaks plain HTTP.
     #[arg(long, env = "BOARDCAST_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// Serve `GET /metrics` (Prometheus text; unauthenticated: keep the port internal
+    /// or block the path at the proxy). `--metrics false` turns it off.
+    #[arg(long, env = "BOARDCAST_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// Log lines as `text` (for people) or `json` (one object per line, with the
+    /// request id of the request it belongs to).
+    #[arg(long, env = "BOARDCAST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {
@@ -72,6 +87,8 @@ impl Config {
             allowed_origins: Vec::new(),
             demo: true,
             cookie_secure: false,
+            metrics: true,
+            log_format: LogFormat::Text,
         }
     }
 }

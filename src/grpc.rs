@@ -4,6 +4,7 @@
 //! items as `SubscribeResponse`).
 
 mod account;
+mod observe;
 
 use std::pin::Pin;
 
@@ -13,6 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::app::AppState;
 use crate::auth;
 use crate::core::{Actor, Error, Resume};
+use crate::metrics::Transport;
 use crate::proto::SubscribeResponse;
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
 use crate::proto::v1::{
@@ -47,13 +49,15 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
     let accounts =
         crate::proto::v1::account_service_server::AccountServiceServer::new(account::Accounts::new(state.clone()))
             .max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
+    let metrics = state.metrics.clone();
     let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     Ok(tonic::service::Routes::new(board)
         .add_service(accounts)
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
-        .into_axum_router())
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(metrics, observe::observe)))
 }
 
 pub struct Grpc {
@@ -115,7 +119,7 @@ impl BoardService for Grpc {
         let sub = self
             .state
             .core
-            .subscribe(&actor, boards, req.snapshot)
+            .subscribe(&actor, Transport::Grpc, boards, req.snapshot)
             .await
             .map_err(status)?;
         // The state is the subscription, or the status still to end the stream with.
@@ -125,7 +129,13 @@ impl BoardService for Grpc {
                 Err(why) => return Some((Err(why), None)),
             };
             loop {
-                match crate::wire::grpc::item(sub.next().await) {
+                // What is ready first: `next` (which counts the deliveries written so
+                // far) only when the stream must wait.
+                let item = match sub.ready() {
+                    Some(item) => item,
+                    None => sub.next().await,
+                };
+                match crate::wire::grpc::item(item) {
                     Step::Send(message) => return Some((Ok(message), Some(Ok(sub)))),
                     Step::Skip => {}
                     Step::End { last, why } => {

@@ -57,6 +57,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::{Error, Result, Store, Tx};
+use crate::metrics::Metrics;
 use checkpoint::Wal;
 use group::{Member, Writer};
 use readers::ReaderPool;
@@ -94,6 +95,12 @@ impl SqliteStore {
     // Async like every store's connect (a networked one awaits); SQLite opens inline.
     #[allow(clippy::unused_async)]
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, Arc::new(Metrics::new())).await
+    }
+
+    /// Like [`SqliteStore::connect`], timing its commits in `metrics`.
+    #[allow(clippy::unused_async)]
+    pub async fn open(url: &str, metrics: Arc<Metrics>) -> Result<Self> {
         // Opening and migrating run inline too: this happens once, at start-up.
         match location(url)? {
             Location::Memory => {
@@ -101,14 +108,14 @@ impl SqliteStore {
                 prepare(&conn)?;
                 migrate::migrate(&conn)?;
                 Ok(SqliteStore {
-                    writer: Arc::new(Mutex::new(Writer::new(conn))),
+                    writer: Arc::new(Mutex::new(Writer::new(conn, metrics))),
                     group_commit: false,
                     readers: None,
                     wal: None,
                 })
             }
             Location::File { path, create } => {
-                let writer = Arc::new(Mutex::new(Writer::new(open_writer(&path, create)?)));
+                let writer = Arc::new(Mutex::new(Writer::new(open_writer(&path, create)?, metrics)));
                 let wal = Wal::start(&path, writer.clone())?;
                 Ok(SqliteStore {
                     writer,
