@@ -42,6 +42,7 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &s)
         .await
         .map_err(|e| Error::invalid("Upgrade", e.to_string()))?;
+    let span = tracing::Span::current();
     Ok(ws
         // Per-socket buffers dominate an idle connection's memory. tungstenite reads
         // into (and zero-fills) `read_buffer_size` bytes, 128 KiB by default; client
@@ -53,7 +54,11 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| Connection::new(s, conn, identity).run(socket)))
+        // The connection's task (spawned by axum, outside any span) runs in the upgrade
+        // request's: its log lines carry the request id too.
+        .on_upgrade(move |socket| {
+            tracing::Instrument::instrument(Connection::new(s, conn, identity).run(socket), span)
+        }))
 }
 
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
