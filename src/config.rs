@@ -118,6 +118,21 @@ pub struct Config {
     /// log compaction).
     #[arg(long, env = "BOARDCAST_RETENTION_INTERVAL_MS", default_value_t = 60_000)]
     pub retention_interval_ms: u64,
+    /// Serve `GET /metrics` (Prometheus text; unauthenticated: keep the port internal
+    /// or block the path at the proxy). `--metrics false` turns it off.
+    #[arg(long, env = "BOARDCAST_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// Log lines as `text` (for people) or `json` (one object per line, with the
+    /// request id of the request it belongs to).
+    #[arg(long, env = "BOARDCAST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {
@@ -155,6 +170,8 @@ impl Config {
             log_retention_secs: 2_592_000,
             log_keep_events: 1000,
             retention_interval_ms: 60_000,
+            metrics: true,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod account;
 mod deadline;
+mod observe;
 
 use std::pin::Pin;
 
@@ -21,6 +22,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::core::lifecycle::Phase;
 use crate::core::{Actor, Core, Error, Resume};
+use crate::metrics::Transport;
 use crate::proto::SubscribeResponse;
 use crate::proto::v1::account_service_server::AccountServiceServer;
 use crate::proto::v1::board_service_server::{BoardService, BoardServiceServer};
@@ -58,6 +60,7 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
     };
     let accounts = AccountServiceServer::new(account::Accounts::new(state.clone()))
         .max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
+    let metrics = state.metrics.clone();
     let board = BoardServiceServer::new(Grpc { state }).max_decoding_message_size(crate::limits::MAX_BODY_BYTES);
     Ok(tonic::service::Routes::new(board)
         .add_service(accounts)
@@ -65,7 +68,8 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .into_axum_router()
-        .layer(axum::middleware::from_fn(deadline::enforce)))
+        .layer(axum::middleware::from_fn(deadline::enforce))
+        .layer(axum::middleware::from_fn_with_state(metrics, observe::observe)))
 }
 
 /// How often gRPC health re-checks readiness (the store probe) between phase changes.
@@ -196,7 +200,7 @@ impl BoardService for Grpc {
         let sub = self
             .state
             .core
-            .subscribe(&actor, boards, req.snapshot)
+            .subscribe(&actor, Transport::Grpc, boards, req.snapshot)
             .await
             .map_err(status)?;
         // The state is the subscription, or the status still to end the stream with.
@@ -206,8 +210,13 @@ impl BoardService for Grpc {
                 Err(why) => return Some((Err(why), None)),
             };
             loop {
-                let next = sub.next().await;
-                match crate::wire::grpc::item(next, || sub.positions()) {
+                // What is ready first: `next` (which counts the deliveries written so
+                // far) only when the stream must wait.
+                let item = match sub.ready() {
+                    Some(item) => item,
+                    None => sub.next().await,
+                };
+                match crate::wire::grpc::item(item, || sub.positions()) {
                     Step::Send(message) => return Some((Ok(message), Some(Ok(sub)))),
                     Step::Skip => {}
                     Step::End { last, why } => {

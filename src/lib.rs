@@ -2,7 +2,8 @@
 //!
 //! Layout, lowest layer first (a module imports only those below it; `tests/layering.rs`
 //! checks it):
-//! - `proto` (the one schema), `time`, `config` (the flags), `limits`;
+//! - `proto` (the one schema), `time`, `config` (the flags), `limits`, `metrics` (what
+//!   the server counts, held by every layer that counts);
 //! - `store` (persistence) and `bus` (live events);
 //! - `core`: every rule;
 //! - `auth` (identity), `wire` (every byte a transport sends), `presence` (rooms);
@@ -22,6 +23,7 @@ pub mod core;
 pub mod gateway;
 pub mod grpc;
 pub mod limits;
+pub mod metrics;
 pub mod presence;
 pub mod proto;
 pub mod server;

@@ -1,5 +1,6 @@
 //! The `boardcast` command.
 
+use boardcast::config::LogFormat;
 use boardcast::proto::v1::SignupRequest;
 use boardcast::{Application, Config};
 use clap::{Parser, Subcommand};
@@ -49,11 +50,22 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
-    let config = match Cli::parse().command {
+    let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Serve(config) => config.log_format,
+        Command::User(_) => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    match format {
+        // One JSON object per line, with the fields of the spans it was logged in
+        // (the request id) beside its own.
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+    }
+    let config = match cli.command {
         Command::Serve(config) => config,
         Command::User(UserCommand::Add(add)) => {
             if let Err(e) = add_user(add).await {

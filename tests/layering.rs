@@ -15,24 +15,29 @@ const RULES: &[(&str, &[&str])] = &[
     ("time", &[]),
     ("config", &[]),
     ("limits", &[]),
-    ("store", &["proto", "time"]),
+    ("metrics", &[]),
+    ("store", &["metrics", "proto", "time"]),
     ("bus", &["proto"]),
-    ("core", &["bus", "proto", "store", "time"]),
+    ("core", &["bus", "metrics", "proto", "store", "time"]),
     ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
-    ("presence", &["proto", "store", "wire"]),
-    ("app", &["auth", "config", "core", "presence"]),
+    ("presence", &["metrics", "proto", "store", "wire"]),
+    ("app", &["auth", "config", "core", "metrics", "presence"]),
     (
         "gateway",
         &[
-            "app", "auth", "bus", "config", "core", "limits", "presence", "proto", "wire",
+            "app", "auth", "bus", "config", "core", "limits", "metrics", "presence", "proto", "wire",
         ],
     ),
-    ("grpc", &["app", "auth", "bus", "core", "limits", "proto", "wire"]),
+    (
+        "grpc",
+        &["app", "auth", "bus", "core", "limits", "metrics", "proto", "wire"],
+    ),
     (
         "server",
         &[
-            "app", "auth", "bus", "config", "core", "gateway", "grpc", "limits", "presence", "proto", "store", "wire",
+            "app", "auth", "bus", "config", "core", "gateway", "grpc", "limits", "metrics", "presence", "proto",
+            "store", "wire",
         ],
     ),
 ];

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::core::Core;
+use crate::metrics::Metrics;
 use crate::presence::Presence;
 
 /// Everything a request handler may need, built once at start-up and passed in.
@@ -18,6 +19,8 @@ pub struct AppState {
     /// WebSocket rooms and who is in them.
     pub presence: Arc<Presence>,
     pub config: Arc<Config>,
+    /// This server's metrics (`GET /metrics`); core, the store and presence hold it too.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {

@@ -18,6 +18,7 @@ mod fanout;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use bytes::Bytes;
 use prost::Message;
@@ -35,17 +36,26 @@ pub struct SharedEvent {
     pub json: Bytes,
     /// The encoded `BoardEvent` (gRPC).
     pub proto: Bytes,
+    /// When it was published, right after its commit (`None` for one read from the
+    /// log): where the delivery latency is measured from.
+    pub published: Option<Instant>,
     /// A transport frame that is the same for every subscriber; see [`Self::shared_frame`].
     frame: OnceLock<Bytes>,
 }
 
 impl SharedEvent {
+    /// An event read from the log.
     pub fn new(event: BoardEvent) -> Arc<Self> {
+        Self::build(event, None)
+    }
+
+    fn build(event: BoardEvent, published: Option<Instant>) -> Arc<Self> {
         let json = serde_json::to_vec(&event).expect("proto types serialize to JSON");
         Arc::new(SharedEvent {
             proto: event.encode_to_vec().into(),
             json: json.into(),
             event,
+            published,
             frame: OnceLock::new(),
         })
     }
@@ -117,7 +127,7 @@ pub struct Bus {
     /// Per-board senders; `None` once the bus is closed for shutdown.
     boards: Arc<Boards>,
     /// Events on their way to the fan-out thread, in publish order.
-    fanout: Fanout<BoardEvent>,
+    fanout: Fanout<(BoardEvent, Instant)>,
 }
 
 impl Bus {
@@ -155,17 +165,17 @@ impl Bus {
         if !admitted {
             return;
         }
-        match self.fanout.send(event) {
+        match self.fanout.send((event, Instant::now())) {
             Ok(()) => {}
             // Closed while this event was on its way: every stream is ending anyway.
-            Err((FanoutError::Stopped, event)) => {
+            Err((FanoutError::Stopped, (event, _))) => {
                 tracing::debug!(
                     board = event.board_id,
                     seq = event.seq,
                     "event published during shutdown"
                 );
             }
-            Err((e, event)) => {
+            Err((e, (event, _))) => {
                 tracing::error!(error = %e, board = event.board_id, seq = event.seq, "live event not delivered");
             }
         }
@@ -261,12 +271,12 @@ impl Bus {
 /// On the fan-out thread: one event to its board's subscribers. The lock is held
 /// only to find the board's sender, so `subscribe` and `publish` on request paths
 /// never wait while thousands of subscribers are woken.
-fn send(boards: &Boards, event: BoardEvent) {
+fn send(boards: &Boards, (event, published): (BoardEvent, Instant)) {
     let Some(tx) = sender(boards, &event.board_id) else {
         return;
     };
     // Each event's wire forms are built here, off the request's path.
-    if let Err(broadcast::error::SendError(event)) = tx.send(SharedEvent::new(event)) {
+    if let Err(broadcast::error::SendError(event)) = tx.send(SharedEvent::build(event, Some(published))) {
         // Nobody listens any more: forget the board until someone does, unless
         // someone subscribed to this ring since, or it was replaced.
         let mut guard = boards.lock().expect("bus lock");

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::bus::Bus;
+use crate::metrics::Metrics;
 use crate::store::cluster::Hint;
 use crate::store::{self, Store};
 
@@ -33,17 +34,24 @@ impl Drop for FeedTask {
 }
 
 /// Starts the feed on the current runtime, sweeping every `sweep`.
-pub(super) fn spawn(store: Arc<dyn Store>, bus: Arc<Bus>, hints: mpsc::Receiver<Hint>, sweep: Duration) -> FeedTask {
-    FeedTask(tokio::spawn(run(store, bus, hints, sweep)))
-}
-
-/// The feed task: hints as they come, and a sweep every `sweep`, until aborted.
-async fn run(store: Arc<dyn Store>, bus: Arc<Bus>, hints: mpsc::Receiver<Hint>, sweep: Duration) {
-    let mut feed = Feed {
+pub(super) fn spawn(
+    store: Arc<dyn Store>,
+    bus: Arc<Bus>,
+    hints: mpsc::Receiver<Hint>,
+    sweep: Duration,
+    metrics: Arc<Metrics>,
+) -> FeedTask {
+    let feed = Feed {
         store,
         bus,
         failing: false,
+        metrics,
     };
+    FeedTask(tokio::spawn(run(feed, hints, sweep)))
+}
+
+/// The feed task: hints as they come, and a sweep every `sweep`, until aborted.
+async fn run(mut feed: Feed, hints: mpsc::Receiver<Hint>, sweep: Duration) {
     let mut hints = Some(hints);
     // The first sweep one interval from now: at start nothing is followed yet.
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + sweep, sweep);
@@ -83,6 +91,8 @@ struct Feed {
     bus: Arc<Bus>,
     /// Reading the log failed last time: logged once, retried at the next sweep.
     failing: bool,
+    /// Counts the boards a sweep caught up.
+    metrics: Arc<Metrics>,
 }
 
 impl Feed {
@@ -139,7 +149,9 @@ impl Feed {
                         to: last,
                     })
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            // A board behind at a sweep is one whose hint was lost or is late.
+            self.metrics.sweep_caught_up(behind.len() as u64);
             self.catch_up(behind).await
         }
         .await;

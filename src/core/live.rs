@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::access::{Actor, visible_board};
 use super::stream::{Resume, StreamItem, Subscription};
 use super::{Core, Error, Result, validate};
+use crate::metrics::Transport;
 use crate::proto::v1::{BoardEvent, ChangesResponse, board_event::Payload};
 
 /// Most boards one stream may follow.
@@ -22,11 +23,12 @@ impl Core {
     pub async fn subscribe(
         &self,
         actor: &Actor,
+        transport: Transport,
         boards: Vec<(String, Resume)>,
         snapshot: bool,
     ) -> Result<Subscription> {
         check_followed(&boards, snapshot)?;
-        let mut sub = self.open_stream(actor)?;
+        let mut sub = self.open_stream(actor, transport)?;
         for (board_id, resume) in boards {
             if snapshot {
                 let board = self.board_snapshot(actor, &board_id).await?;
@@ -40,13 +42,15 @@ impl Core {
         Ok(sub)
     }
 
-    /// An empty subscription, holding one of the actor's stream slots until dropped.
-    pub fn open_stream(&self, actor: &Actor) -> Result<Subscription> {
+    /// An empty subscription, holding one of the actor's stream slots until dropped;
+    /// `transport` labels what it delivers.
+    pub fn open_stream(&self, actor: &Actor, transport: Transport) -> Result<Subscription> {
         self.rates.stream(actor)?;
         Ok(Subscription::new(
             self.store.clone(),
             self.streams.acquire(&actor.user.id)?,
             self.revocation(actor),
+            self.metrics.deliveries(transport),
         ))
     }
 

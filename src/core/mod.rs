@@ -56,6 +56,7 @@ pub use stream::{BATCH, Resume, StreamItem, Subscription};
 pub use crate::time;
 
 use crate::bus::Bus;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::cluster::Cluster;
 
@@ -79,15 +80,17 @@ pub struct Core {
     retention: Retention,
     /// Expires request ids and compacts logs; `None` until [`Core::with_retention`].
     _sweeper: Option<retention::SweeperTask>,
+    /// The server's metrics: what core, its streams and its feed count.
+    metrics: Arc<Metrics>,
 }
 
 impl Core {
     /// `max_streams_per_user` caps the streams (SSE, gRPC Subscribe, WebSocket) one user
     /// holds open at once.
     /// With a cluster (the store's), it starts the feed on the current runtime.
-    pub fn new(store: Arc<dyn Store>, bus: Arc<Bus>, max_streams_per_user: usize) -> Self {
+    pub fn new(store: Arc<dyn Store>, bus: Arc<Bus>, max_streams_per_user: usize, metrics: Arc<Metrics>) -> Self {
         let cluster = store.cluster();
-        Self::with_cluster(store, bus, max_streams_per_user, cluster)
+        Self::with_cluster(store, bus, max_streams_per_user, cluster, metrics)
     }
 
     /// Like [`Core::new`] with `cluster` rather than the store's: for tests of several
@@ -97,11 +100,12 @@ impl Core {
         bus: Arc<Bus>,
         max_streams_per_user: usize,
         cluster: Option<Arc<dyn Cluster>>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let feed = cluster
             .as_ref()
             .and_then(|c| c.hints())
-            .map(|hints| feed::spawn(store.clone(), bus.clone(), hints, feed::SWEEP));
+            .map(|hints| feed::spawn(store.clone(), bus.clone(), hints, feed::SWEEP, metrics.clone()));
         Core {
             store,
             bus,
@@ -114,6 +118,7 @@ impl Core {
             lifecycle: lifecycle::Lifecycle::default(),
             retention: Retention::default(),
             _sweeper: None,
+            metrics,
         }
     }
 
@@ -141,6 +146,10 @@ impl Core {
 
     pub fn bus(&self) -> &Bus {
         &self.bus
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// A watch that turns true when the credential the actor authenticated with is

@@ -22,6 +22,7 @@ use super::idempotency::RequestKey;
 use super::validate::RequestId;
 use super::{Actor, Core, Error, Result, time};
 use crate::bus::Bus;
+use crate::metrics::Metrics;
 use crate::proto::v1::{
     AddMemberRequest, AddMemberResponse, BoardEvent, CreateBoardRequest, CreateBoardResponse, CreateLabelRequest,
     CreateLabelResponse, CreateListRequest, CreateListResponse, CreateTaskRequest, CreateTaskResponse,
@@ -146,6 +147,7 @@ pub(super) struct Pending<'a, M: Mutation> {
     key: Option<RequestKey<'a>>,
     bus: Arc<Bus>,
     cluster: Option<Arc<dyn Cluster>>,
+    metrics: Arc<Metrics>,
     _op: PhantomData<fn() -> M>,
 }
 
@@ -176,6 +178,7 @@ impl Core {
             key,
             bus: self.bus.clone(),
             cluster: self.cluster.clone(),
+            metrics: self.metrics.clone(),
             _op: PhantomData,
         }))
     }
@@ -213,11 +216,12 @@ impl<M: Mutation> Pending<'_, M> {
         // while its commit waits for the group (the client went away), and a change
         // that commits must still reach the subscribers now, not when the board's
         // next event makes them read the gap from the log.
-        let (tx, bus, cluster) = (self.tx, self.bus, self.cluster);
+        let (tx, bus, cluster, metrics) = (self.tx, self.bus, self.cluster, self.metrics);
         tokio::spawn(async move {
             tx.commit().await?;
             let (board_id, seq) = (event.board_id.clone(), event.seq);
             bus.publish(event);
+            metrics.published(1);
             // After the commit, never inside it: the other instances read the log.
             if let Some(cluster) = cluster {
                 cluster.announce(&board_id, seq);

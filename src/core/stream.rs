@@ -26,6 +26,7 @@ use super::limiter::StreamPermit;
 use super::revocation::{REVOKED, revoked};
 use super::{Error, Result};
 use crate::bus::SharedEvent;
+use crate::metrics::Deliveries;
 use crate::proto::v1::{BoardSeq, GetBoardResponse, Reset, board_event::Payload};
 use crate::store::{LogBounds, Store};
 
@@ -95,10 +96,18 @@ pub struct Subscription {
     removed: Option<String>,
     /// Whose stream this is: the stream slot is held in that user's name.
     permit: StreamPermit,
+    /// What it delivered, counted per write; it holds the stream's place in the
+    /// open-streams gauge.
+    deliveries: Deliveries,
 }
 
 impl Subscription {
-    pub(super) fn new(store: Arc<dyn Store>, permit: StreamPermit, revoked: Option<watch::Receiver<bool>>) -> Self {
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        permit: StreamPermit,
+        revoked: Option<watch::Receiver<bool>>,
+        deliveries: Deliveries,
+    ) -> Self {
         Subscription {
             store,
             cursors: Vec::new(),
@@ -109,6 +118,7 @@ impl Subscription {
             closed: None,
             removed: None,
             permit,
+            deliveries,
         }
     }
 
@@ -212,7 +222,7 @@ impl Subscription {
     /// received): a transport that got one item drains the rest this way, so events
     /// published together go out in one write.
     pub fn ready(&mut self) -> Option<Result<Option<StreamItem>>> {
-        self.next().now_or_never()
+        self.take().now_or_never()
     }
 
     /// The next item, or `None` once the stream is over (server shutting down, after a
@@ -222,7 +232,26 @@ impl Subscription {
     /// A `board_deleted` event is its board's last: once it is handed out the board is
     /// no longer followed, and a stream left following nothing ends. The subscriber's
     /// own `member_removed` is its last event: the stream ends after it.
+    ///
+    /// A transport comes back here having written what it was handed (and drained
+    /// with [`Subscription::ready`]): that is when those deliveries are counted.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
+        self.deliveries.written();
+        self.take().await
+    }
+
+    /// The next item, as [`Subscription::next`] describes, counting what it hands out.
+    async fn take(&mut self) -> Result<Option<StreamItem>> {
+        let item = self.take_item().await;
+        match &item {
+            Ok(Some(StreamItem::Event(e))) => self.deliveries.handed(e.published),
+            Ok(Some(StreamItem::Lagged(_))) => self.deliveries.lagged(),
+            _ => {}
+        }
+        item
+    }
+
+    async fn take_item(&mut self) -> Result<Option<StreamItem>> {
         if let Some(reason) = self.closed.take() {
             self.ended = true;
             return Ok(Some(StreamItem::Closed(reason)));

@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod labels;
 mod live;
+mod observe;
 mod poll;
 mod rest;
 mod sse;
@@ -32,9 +33,15 @@ pub const MANY_BOARD_EVENTS: &str = "/events";
 /// `server::detect` serves a connection opening with one of them straight on the
 /// socket, so a stream route missing here would silently cost hyper's buffers.
 pub const STREAM_ROUTES: [&str; 2] = [BOARD_EVENTS, MANY_BOARD_EVENTS];
+/// The long poll.
+const POLL: &str = "/boards/{board_id}/poll";
 
 pub fn router(state: AppState) -> Router {
-    rest::routes()
+    let mut router = rest::routes();
+    if state.config.metrics {
+        router = router.route("/metrics", get(observe::metrics));
+    }
+    router
         .merge(account::routes())
         .route("/", get(root))
         .route("/app.js", get(web::app_js))
@@ -47,11 +54,15 @@ pub fn router(state: AppState) -> Router {
         .route(BOARD_EVENTS, get(sse::board_events))
         .route(MANY_BOARD_EVENTS, get(sse::many_board_events))
         .route("/boards/{board_id}/changes", get(poll::changes))
-        .route("/boards/{board_id}/poll", get(poll::poll))
+        .route(POLL, get(poll::poll))
         .route("/boards/{board_id}/updates", get(poll::updates))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 

@@ -18,6 +18,7 @@ use futures_util::stream;
 use super::live;
 use crate::app::AppState;
 use crate::core::{Actor, Error, Resume, Subscription};
+use crate::metrics::Transport;
 use crate::proto::v1::Connected;
 use crate::wire::sse::{self, Ids};
 use crate::wire::{Step, resume};
@@ -36,7 +37,7 @@ pub async fn board_events(
     };
     let sub = s
         .core
-        .subscribe(&actor, vec![(board_id.clone(), resume)], false)
+        .subscribe(&actor, Transport::Sse, vec![(board_id.clone(), resume)], false)
         .await?;
     let current = sub.heads()[0].seq;
     let connected = Connected {
@@ -76,7 +77,7 @@ pub async fn many_board_events(
             (b, resume)
         })
         .collect();
-    let sub = s.core.subscribe(&actor, follows, false).await?;
+    let sub = s.core.subscribe(&actor, Transport::Sse, follows, false).await?;
     let connected = Connected {
         boards: sub.heads(),
         ..Default::default()

@@ -27,9 +27,11 @@ async fn database() -> Option<(String, PgPool)> {
 
 /// An instance: its presence and its cluster's id.
 async fn instance(url: &str, pool: &PgPool) -> (Arc<Presence>, String) {
-    let cluster = PgCluster::start(url, pool.clone()).await.unwrap();
+    let cluster = PgCluster::start(url, pool.clone(), std::sync::Arc::default())
+        .await
+        .unwrap();
     let id = cluster.instance_id().to_owned();
-    (Presence::new(Some(cluster)), id)
+    (Presence::new(Some(cluster), Arc::default()), id)
 }
 
 /// A connection's ear: what its room sent it, as "type userId".

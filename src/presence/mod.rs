@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use crate::metrics::Metrics;
 use crate::proto::v1::{UserJoined, UserLeft, Viewer, server_message::Message};
 use crate::store::cluster::{Cluster, RoomKind};
 use crate::wire::ws::frame;
@@ -79,6 +80,8 @@ pub struct Presence {
     next_conn: AtomicU64,
     /// `None` for a single-process store: rooms are then local only.
     link: Option<link::Link>,
+    /// Where the number of rooms is kept.
+    metrics: Arc<Metrics>,
 }
 
 /// A stable color per user id, for avatars and cursors.
@@ -97,12 +100,16 @@ pub fn color_of(user_id: &str) -> String {
 impl Presence {
     /// Rooms shared with the other instances of `cluster` (its task starts now, so
     /// this runs inside a Tokio runtime), or local rooms only with `None`.
-    pub fn new(cluster: Option<Arc<dyn Cluster>>) -> Arc<Self> {
+    pub fn new(cluster: Option<Arc<dyn Cluster>>, metrics: Arc<Metrics>) -> Arc<Self> {
         let Some(cluster) = cluster else {
-            return Arc::default();
+            return Arc::new(Presence {
+                metrics,
+                ..Presence::default()
+            });
         };
         let presence = Arc::new(Presence {
             link: Some(link::Link::new(cluster)),
+            metrics,
             ..Presence::default()
         });
         link::start(&presence);
@@ -157,6 +164,7 @@ impl Presence {
             }
         }
         let out = viewers(room);
+        self.metrics.presence_rooms(state.rooms.len());
         drop(state);
         if tell {
             self.wake_link();
@@ -189,6 +197,7 @@ impl Presence {
         }
         if room.is_empty() {
             rooms.remove(board_id);
+            self.metrics.presence_rooms(rooms.len());
         }
         drop(state);
         if tell {

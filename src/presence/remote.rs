@@ -63,6 +63,7 @@ impl Presence {
             }
             RoomKind::Reconnected => {}
         }
+        self.metrics.presence_rooms(state.rooms.len());
     }
 
     /// Replaces what is known of other instances' viewers on `boards` with `snapshot`
@@ -102,6 +103,7 @@ impl Presence {
                 state.rooms.remove(board_id);
             }
         }
+        self.metrics.presence_rooms(state.rooms.len());
     }
 
     /// The boards whose remote viewers are worth reading: every room this instance

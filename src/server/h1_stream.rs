@@ -81,11 +81,14 @@ pub(super) async fn serve(
         .exact()
         .is_some_and(|n| n <= MAX_ANSWER as u64);
     if is_stream || !fits {
+        // The request's span is over once the answer is written: name it here.
+        let request_id = response.headers().get(super::request_id::X_REQUEST_ID).cloned();
         let end = match stream(&mut io, response, version, !is_stream).await {
             End::Done if *stop.borrow() => End::Shutdown,
             end => end,
         };
-        tracing::debug!(reason = %end, stream = is_stream, "HTTP/1 stream ended");
+        let request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
+        tracing::debug!(reason = %end, stream = is_stream, request_id, "HTTP/1 stream ended");
         close(io).await;
         return None;
     }

@@ -7,7 +7,7 @@
 //! `serve` (accept loop, hyper), `detect` (each connection's first head, under the
 //! header deadline), `h1_stream` (event streams written on the socket), `prefixed`
 //! (bytes the detector read, put back in front for hyper), `cut` (request bodies the
-//! drain does not wait for).
+//! drain does not wait for), `request_id` (every request's id, echoed and logged).
 
 mod cut;
 mod caps;
@@ -15,6 +15,7 @@ mod detect;
 mod h1_stream;
 mod listener;
 mod prefixed;
+mod request_id;
 mod serve;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use crate::auth::Auth;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::core::{self, Core};
+use crate::metrics::Metrics;
 use crate::presence::Presence;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -52,7 +54,8 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
         // Through core's error, so a bad `databaseUrl` reads as it always has.
-        let store = crate::store::connect(&config.database_url)
+        let metrics = Arc::new(Metrics::new());
+        let store = crate::store::connect_with(&config.database_url, metrics.clone())
             .await
             .map_err(core::Error::from)?;
         let seeded = core::seed::seed(store.as_ref(), config.demo).await?;
@@ -67,28 +70,32 @@ impl Application {
             streams_per_user: config.rate_streams_per_user,
             streams_per_ip: config.rate_streams_per_ip,
         };
-        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user).with_rates(rates)
+        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user, metrics.clone()).with_rates(rates)
             .with_retention(retention(&config)));
         let auth = Auth::new(core.clone(), guests);
         if config.demo && guests {
             auth.mint_dev_sessions().await?;
         }
         // Without a cluster (SQLite) the rooms are this process's alone.
-        let presence = Presence::new(core.store().cluster());
+        let presence = Presence::new(core.store().cluster(), metrics.clone());
         let state = AppState {
             core,
             auth,
             presence,
             config: Arc::new(config),
+            metrics,
         };
         let rest = crate::gateway::router(state.clone());
         let grpc = crate::grpc::router(state.clone()).await?;
         // gRPC is told apart by its content type, so each side keeps its own fallback:
         // REST answers unknown paths with a JSON 404, gRPC with UNIMPLEMENTED.
-        let app = axum::Router::new().fallback_service(tower::service_fn(move |req: Request| {
-            let target = if is_grpc(&req) { grpc.clone() } else { rest.clone() };
-            target.oneshot(req)
-        }));
+        let app = axum::Router::new()
+            .fallback_service(tower::service_fn(move |req: Request| {
+                let target = if is_grpc(&req) { grpc.clone() } else { rest.clone() };
+                target.oneshot(req)
+            }))
+            // Outermost, so the id and its span cover both sides and the SSE fast path.
+            .layer(axum::middleware::from_fn(request_id::request_id));
         let listener = listener::GuardedListener {
             inner: listener,
             send_timeout: Duration::from_millis(state.config.send_timeout_ms.max(1)),

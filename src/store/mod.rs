@@ -17,6 +17,8 @@ mod tests;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+use crate::metrics::Metrics;
+
 use crate::proto::v1::{
     ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
 };
@@ -30,8 +32,15 @@ pub use sqlite::SqliteStore;
 /// `sqlite://PATH?mode=rwc` (or `rw`, `memory`), or a bare file path (taken as SQLite).
 /// Runs migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    // For what exposes no metrics (`boardcast user add`, tests): they count unseen.
+    connect_with(url, Arc::new(Metrics::new())).await
+}
+
+/// Like [`connect`], counting commits (and, on PostgreSQL, LISTEN reconnects) in
+/// `metrics`: the server's.
+pub async fn connect_with(url: &str, metrics: Arc<Metrics>) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Ok(Arc::new(PgStore::connect(url).await?));
+        return Ok(Arc::new(PgStore::open(url, metrics).await?));
     }
     if let Some((scheme, _)) = url.split_once("://")
         && scheme != "sqlite"
@@ -40,7 +49,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
             scheme: scheme.to_owned(),
         });
     }
-    Ok(Arc::new(SqliteStore::connect(url).await?))
+    Ok(Arc::new(SqliteStore::open(url, metrics).await?))
 }
 
 #[async_trait]

@@ -49,7 +49,9 @@ async fn store(path: &str) -> Arc<dyn Store> {
 }
 
 async fn cluster(shared: &Shared) -> Arc<PgCluster> {
-    PgCluster::start(&shared.pg_url, shared.pool.clone()).await.unwrap()
+    PgCluster::start(&shared.pg_url, shared.pool.clone(), Arc::default())
+        .await
+        .unwrap()
 }
 
 /// An instance: its core announces through `announce` (none: commits are not
@@ -77,10 +79,10 @@ async fn instance_with_ring(
 ) -> Instance {
     let store = store(&shared.path).await;
     let bus = Arc::new(Bus::new(ring));
-    let feed = listen.map(|c| spawn(store.clone(), bus.clone(), c.hints().unwrap(), sweep));
+    let feed = listen.map(|c| spawn(store.clone(), bus.clone(), c.hints().unwrap(), sweep, Arc::default()));
     let announce = announce.map(|c| c as Arc<dyn Cluster>);
     Instance {
-        core: Core::with_cluster(store, bus, 8, announce),
+        core: Core::with_cluster(store, bus, 8, announce, Arc::default()),
         _feed: feed,
     }
 }
@@ -100,9 +102,14 @@ async fn create(core: &Core, title: &str) -> u64 {
 }
 
 async fn follow(core: &Core) -> Subscription {
-    core.subscribe(&alice(), vec![(BOARD.into(), Resume::Live)], false)
-        .await
-        .unwrap()
+    core.subscribe(
+        &alice(),
+        crate::metrics::Transport::Sse,
+        vec![(BOARD.into(), Resume::Live)],
+        false,
+    )
+    .await
+    .unwrap()
 }
 
 async fn next_seq(sub: &mut Subscription, within: Duration) -> u64 {

@@ -11,7 +11,7 @@ use crate::store::{SqliteStore, Store};
 async fn core() -> Core {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
     seed::seed(store.as_ref(), true).await.unwrap();
-    Core::new(store, Arc::new(Bus::new(16)), 8)
+    Core::new(store, Arc::new(Bus::new(16)), 8, Arc::default())
 }
 
 fn alice() -> Actor {

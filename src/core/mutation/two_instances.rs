@@ -24,7 +24,7 @@ async fn two_instances() -> Option<(Arc<Core>, Arc<Core>)> {
     let mut cores = Vec::new();
     for _ in 0..2 {
         let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
-        cores.push(Arc::new(Core::new(store, Arc::new(Bus::new(64)), 8)));
+        cores.push(Arc::new(Core::new(store, Arc::new(Bus::new(64)), 8, Arc::default())));
     }
     seed::seed(cores[0].store(), true).await.unwrap();
     let b = cores.pop()?;

@@ -43,6 +43,7 @@ async fn subscription(store: &Arc<dyn Store>, bus: &Bus, resume: Resume) -> Subs
         store.clone(),
         crate::core::limiter::StreamLimiter::new(1).acquire("alice").unwrap(),
         None,
+        Arc::new(crate::metrics::Metrics::new()).deliveries(crate::metrics::Transport::Sse),
     );
     let live = bus.subscribe(BOARD);
     let bounds = store.read().await.unwrap().log_bounds(BOARD).await.unwrap();

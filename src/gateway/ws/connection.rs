@@ -115,6 +115,7 @@ impl Connection {
     }
 
     pub(super) async fn run(mut self, socket: WebSocket) {
+        let _open = self.s.metrics.connection(crate::metrics::Transport::Ws);
         let (mut sink, mut stream) = socket.split();
         let mut heartbeat = live::heartbeat(self.s.config.ws_ping_ms);
         let mut out: Vec<Bytes> = Vec::new();

@@ -110,7 +110,7 @@ impl Connection {
     async fn follow(&mut self, actor: &Actor, board_id: &str, resume: Resume) -> Result<()> {
         let core = self.s.core.clone();
         if self.sub.is_none() {
-            self.sub = Some(core.open_stream(actor)?);
+            self.sub = Some(core.open_stream(actor, crate::metrics::Transport::Ws)?);
         }
         let sub = self.sub.as_mut().expect("just opened");
         core.follow(sub, actor, board_id, resume).await?;

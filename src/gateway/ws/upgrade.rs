@@ -46,6 +46,7 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
     // The session outlives the HTTP connection that upgrades: the drain waits for it
     // by this hold (taken before that connection ends), and drops it at the timeout.
     let hold = s.core.lifecycle().hold();
+    let span = tracing::Span::current();
     Ok(ws
         // Per-socket buffers dominate an idle connection's memory. tungstenite reads
         // into (and zero-fills) `read_buffer_size` bytes, 128 KiB by default; client
@@ -57,8 +58,11 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // The connection's task (spawned by axum, outside any span) runs in the upgrade
+        // request's: its log lines carry the request id too.
         .on_upgrade(move |socket| async move {
-            hold.bounded(Connection::new(s, conn, ip, identity).run(socket)).await;
+            let session = Connection::new(s, conn, ip, identity).run(socket);
+            hold.bounded(tracing::Instrument::instrument(session, span)).await;
         }))
 }
 

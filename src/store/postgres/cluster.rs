@@ -37,7 +37,7 @@ impl PgCluster {
     /// Joins the cluster on the database `url` names: opens the listening connection
     /// (listening before this returns, so whatever is sent after it is heard) and the
     /// sending one. `pool` is for leases and viewers.
-    pub async fn start(url: &str, pool: PgPool) -> Result<Arc<PgCluster>> {
+    pub async fn start(url: &str, pool: PgPool, metrics: Arc<crate::metrics::Metrics>) -> Result<Arc<PgCluster>> {
         let options: PgConnectOptions = url.parse()?;
         let instance_id = uuid::Uuid::new_v4().to_string();
         let listen_options = options
@@ -52,6 +52,7 @@ impl PgCluster {
             instance_id: instance_id.clone(),
             hints: hints_tx,
             rooms: rooms_tx,
+            metrics,
         };
         let announcer = Arc::new(Announcer::new(instance_id.clone()));
         let sending = {
@@ -134,8 +135,8 @@ mod tests {
         let url = test_database().await?;
         let pool = PgPool::connect(&url).await.unwrap();
         sqlx::migrate!("./migrations/postgres").run(&pool).await.unwrap();
-        let a = PgCluster::start(&url, pool.clone()).await.unwrap();
-        let b = PgCluster::start(&url, pool.clone()).await.unwrap();
+        let a = PgCluster::start(&url, pool.clone(), Arc::default()).await.unwrap();
+        let b = PgCluster::start(&url, pool.clone(), Arc::default()).await.unwrap();
         Some((url, pool, a, b))
     }
 

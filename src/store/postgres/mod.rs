@@ -41,6 +41,7 @@ use std::sync::Arc;
 
 use super::cluster::Cluster;
 use super::{Result, Store, Tx};
+use crate::metrics::Metrics;
 use tx::PgTx;
 
 pub use cluster::PgCluster;
@@ -49,12 +50,18 @@ pub struct PgStore {
     pool: PgPool,
     /// This instance's part in the cluster of instances on this database.
     cluster: Option<Arc<dyn Cluster>>,
+    metrics: Arc<Metrics>,
 }
 
 impl PgStore {
     /// Connects to the database a `postgres:` (or `postgresql:`) URL names and brings
     /// its schema up to date. Fails when the server does not answer.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, Arc::new(Metrics::new())).await
+    }
+
+    /// Like [`PgStore::connect`], counting commits and LISTEN reconnects in `metrics`.
+    pub async fn open(url: &str, metrics: Arc<Metrics>) -> Result<Self> {
         let parsed = url::pool_url(url)?;
         let options = PgConnectOptions::from_str(&parsed.server)?;
         // The ping before each lend stays (sqlx's default), though it costs a round
@@ -69,10 +76,11 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         // Every store on a shared database is an instance of the cluster: it announces
         // its commits and hears the others' (on connections of its own).
-        let cluster: Arc<dyn Cluster> = PgCluster::start(&parsed.server, pool.clone()).await?;
+        let cluster: Arc<dyn Cluster> = PgCluster::start(&parsed.server, pool.clone(), metrics.clone()).await?;
         Ok(PgStore {
             pool,
             cluster: Some(cluster),
+            metrics,
         })
     }
 
@@ -89,7 +97,7 @@ impl Store for PgStore {
     }
 
     async fn write(&self) -> Result<Box<dyn Tx>> {
-        PgTx::write(&self.pool).await
+        PgTx::write(&self.pool, &self.metrics).await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -401,6 +401,8 @@ pub struct Inbox {
     pub instance_id: String,
     pub hints: mpsc::Sender<Hint>,
     pub rooms: mpsc::Sender<RoomSignal>,
+    /// Counts the reconnections.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The listening task: forwards other instances' hints and room signals, skips this
@@ -470,6 +472,7 @@ impl Inbox {
     }
 
     async fn reconnected(&self) {
+        self.metrics.listen_reconnected();
         if let Err(e) = self.hints.send_timeout(Hint::Reconnected, RECONNECTED_WAIT).await {
             tracing::debug!(error = %e, "`Reconnected` hint not delivered");
         }

@@ -5,7 +5,10 @@
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
+use std::sync::Arc;
+
 use super::rows::board;
+use crate::metrics::Metrics;
 use crate::proto::v1::Board;
 use crate::store::{Result, Tx};
 
@@ -41,6 +44,8 @@ pub(super) struct PgTx {
     /// [`Tx::board`] answers from here until this transaction writes it: every
     /// change's access check reads it, and a round trip is most of a statement's cost.
     pub(super) locked: Option<LockedBoard>,
+    /// Where a write transaction's commit is timed (`None` for reads).
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// What [`Tx::lock_board`] read of the board it locked.
@@ -55,13 +60,15 @@ impl PgTx {
         Ok(Box::new(PgTx {
             tx: begin(pool, BEGIN_READ).await?,
             locked: None,
+            metrics: None,
         }))
     }
 
-    pub(super) async fn write(pool: &PgPool) -> Result<Box<dyn Tx>> {
+    pub(super) async fn write(pool: &PgPool, metrics: &Arc<Metrics>) -> Result<Box<dyn Tx>> {
         Ok(Box::new(PgTx {
             tx: begin(pool, BEGIN_WRITE).await?,
             locked: None,
+            metrics: Some(metrics.clone()),
         }))
     }
 
@@ -124,7 +131,11 @@ impl PgTx {
     }
 
     pub(super) async fn commit_tx(self) -> Result<()> {
+        let started = std::time::Instant::now();
         self.tx.commit().await?;
+        if let Some(metrics) = &self.metrics {
+            metrics.store_commit(started.elapsed(), 1);
+        }
         Ok(())
     }
 }

@@ -20,9 +20,11 @@
 
 use rusqlite::Connection;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{Mutex, watch};
 
 use super::checkpoint::WalShared;
+use crate::metrics::Metrics;
 use crate::store::{Error, Result};
 
 /// A group's outcome, once it committed or failed: why it failed, if it did.
@@ -43,6 +45,8 @@ pub(super) struct Writer {
     group: Option<Group>,
     /// The generation the next group gets.
     next_generation: u64,
+    /// Where commits are timed and their groups sized.
+    pub(super) metrics: Arc<Metrics>,
 }
 
 /// Write transactions that share one SQLite transaction, each in a savepoint of its
@@ -53,14 +57,17 @@ struct Group {
     done: watch::Sender<Outcome>,
     /// Whether a member has committed, and so a committer task is on its way.
     committing: bool,
+    /// Members whose savepoint was released into the group (what its COMMIT commits).
+    released: u32,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Self {
+    pub(super) fn new(conn: Connection, metrics: Arc<Metrics>) -> Self {
         Writer {
             conn,
             group: None,
             next_generation: 0,
+            metrics,
         }
     }
 
@@ -85,6 +92,7 @@ impl Writer {
             generation,
             done: watch::channel(None).0,
             committing: false,
+            released: 0,
         });
         Ok(generation)
     }
@@ -111,6 +119,7 @@ impl Writer {
             self.fail("SQLite rolled the transaction back");
             return false;
         }
+        let started = Instant::now();
         if let Err(e) = self.conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])) {
             tracing::error!(error = %e, "SQLite group commit failed");
             let failed = match crate::store::error::unwritable(&e) {
@@ -121,6 +130,7 @@ impl Writer {
             return false;
         }
         if let Some(group) = self.group.take() {
+            self.metrics.store_commit(started.elapsed(), group.released);
             group.done.send_replace(Some(Ok(())));
         }
         true
@@ -186,6 +196,7 @@ impl Member {
             });
         };
         let done = group.done.subscribe();
+        group.released += 1;
         if !group.committing {
             group.committing = true;
             tokio::spawn(commit_group(self.writer.clone(), self.generation, wal.cloned()));

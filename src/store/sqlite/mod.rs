@@ -64,6 +64,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::{Error, Result, Store, Tx};
+use crate::metrics::Metrics;
 use checkpoint::Wal;
 use file::FileIdentity;
 use group::{Member, Writer};
@@ -105,6 +106,12 @@ impl SqliteStore {
     // Async like every store's connect (a networked one awaits); SQLite opens inline.
     #[allow(clippy::unused_async)]
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, Arc::new(Metrics::new())).await
+    }
+
+    /// Like [`SqliteStore::connect`], timing its commits in `metrics`.
+    #[allow(clippy::unused_async)]
+    pub async fn open(url: &str, metrics: Arc<Metrics>) -> Result<Self> {
         // Opening and migrating run inline too: this happens once, at start-up.
         match location(url)? {
             Location::Memory => {
@@ -112,7 +119,7 @@ impl SqliteStore {
                 prepare(&conn)?;
                 migrate::migrate(&conn)?;
                 Ok(SqliteStore {
-                    writer: Arc::new(Mutex::new(Writer::new(conn))),
+                    writer: Arc::new(Mutex::new(Writer::new(conn, metrics))),
                     group_commit: false,
                     readers: None,
                     wal: None,
@@ -120,7 +127,7 @@ impl SqliteStore {
                 })
             }
             Location::File { path, create } => {
-                let writer = Arc::new(Mutex::new(Writer::new(open_writer(&path, create)?)));
+                let writer = Arc::new(Mutex::new(Writer::new(open_writer(&path, create)?, metrics)));
                 let file = Arc::new(FileIdentity::record(&path));
                 let wal = Wal::start(&path, writer.clone())?;
                 Ok(SqliteStore {

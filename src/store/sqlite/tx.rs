@@ -75,7 +75,11 @@ impl SqliteTx {
             return self.commit_member(member).await;
         }
         // On failure the transaction is still open; dropping `self` rolls it back.
+        let started = std::time::Instant::now();
         self.db()?.prepare_cached("COMMIT")?.execute([])?;
+        if let Conn::Writer(Some(writer)) = &self.conn {
+            writer.metrics.store_commit(started.elapsed(), 1);
+        }
         if let Some(wal) = &self.wal {
             wal.committed();
         }
