@@ -23,6 +23,7 @@ mod hidden;
 mod labels;
 mod lists;
 mod members;
+mod openapi;
 mod poll;
 mod postgres;
 mod removal;
