@@ -64,6 +64,29 @@ const REQUESTS: &[&str] = &[
     ".boardcast.v1.DeleteTaskRequest",
 ];
 
+/// Request fields core refuses to go without (a 400 naming them): serde's `default`
+/// lets them be left out, so the document says so itself, and a client generated from
+/// it (or schemathesis) sends them.
+const REQUIRED_FIELDS: &[&str] = &[
+    ".boardcast.v1.CreateTaskRequest.title",
+    ".boardcast.v1.CreateTaskRequest.list_id",
+    ".boardcast.v1.MoveTaskRequest.list_id",
+    ".boardcast.v1.CreateBoardRequest.name",
+    ".boardcast.v1.CreateListRequest.name",
+    ".boardcast.v1.UpdateListRequest.name",
+    ".boardcast.v1.MoveListRequest.position",
+    ".boardcast.v1.AddMemberRequest.username",
+    ".boardcast.v1.AddMemberRequest.role",
+    ".boardcast.v1.UpdateMemberRequest.role",
+    ".boardcast.v1.CreateLabelRequest.name",
+    ".boardcast.v1.CreateLabelRequest.color",
+    ".boardcast.v1.SignupRequest.username",
+    ".boardcast.v1.SignupRequest.password",
+    ".boardcast.v1.LoginRequest.username",
+    ".boardcast.v1.LoginRequest.password",
+    ".boardcast.v1.CreateTokenRequest.name",
+];
+
 /// "Absent = unchanged" fields of `UpdateTaskRequest`: on JSON an `IdSet` is a bare
 /// array and a `DueDate` an RFC 3339 string, or `null` to clear; left out, unset.
 const ID_SET_FIELDS: &[&str] = &[
@@ -145,6 +168,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for field in TIMESTAMP_FIELDS {
         builder = builder.field_attribute(field, TIMESTAMP);
+    }
+    for field in REQUIRED_FIELDS {
+        builder = builder.field_attribute(field, "#[schema(required = true)]");
     }
     for field in ROLE_FIELDS {
         builder = builder.field_attribute(field, ROLE);
