@@ -171,7 +171,9 @@ error_response!(
 );
 
 // The header sets below are read only by their derive, for the document; the
-// handlers take the same headers with the extractors of `extract.rs`.
+// handlers take the same headers with the extractors of `extract.rs`. Each is a
+// `String`, not required: an `Option` would be a nullable schema, and a header is
+// never null.
 
 /// The header of a change that is not to a task's content.
 #[derive(IntoParams)]
@@ -180,8 +182,8 @@ error_response!(
 pub struct Change {
     /// A retry with the same key returns the first result and changes nothing; the same
     /// key on a different request is a 422.
-    #[param(rename = "Idempotency-Key")]
-    idempotency_key: Option<String>,
+    #[param(rename = "Idempotency-Key", required = false)]
+    idempotency_key: String,
 }
 
 /// The headers of a change to a task: `Idempotency-Key` and the version it expects.
@@ -191,12 +193,12 @@ pub struct Change {
 pub struct TaskChange {
     /// A retry with the same key returns the first result and changes nothing; the same
     /// key on a different request is a 422.
-    #[param(rename = "Idempotency-Key")]
-    idempotency_key: Option<String>,
+    #[param(rename = "Idempotency-Key", required = false)]
+    idempotency_key: String,
     /// `"<version>"` (the task's ETag): refuse the change with 412 if the task is at
     /// another version; `*` for any.
-    #[param(rename = "If-Match", pattern = r#"^("[0-9]+"|\*)$"#)]
-    if_match: Option<String>,
+    #[param(rename = "If-Match", required = false, pattern = r#"^("[0-9]+"|\*)$"#)]
+    if_match: String,
 }
 
 /// Where an event stream resumes from.
@@ -205,8 +207,8 @@ pub struct TaskChange {
 #[allow(dead_code)]
 pub struct Resume {
     /// The last `id:` received: events after it are replayed from the log first.
-    #[param(rename = "Last-Event-ID")]
-    last_event_id: Option<String>,
+    #[param(rename = "Last-Event-ID", required = false)]
+    last_event_id: String,
 }
 
 /// What `/poll` answers: a `ChangesResponse` with `after`, the seed course's
