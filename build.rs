@@ -9,13 +9,17 @@
 //! `oneof payload` is flattened beside a snake_case `"type"` tag, as the seed's wire
 //! format has it. Enums (`Role`) are their lowercase value names without the prefix
 //! (`"owner"`), as proto3 JSON has them but shorter.
+//!
+//! Every type also derives `utoipa::ToSchema`, and each serde attribute that changes a
+//! field's JSON is paired here with the `#[schema]` attribute saying the same thing, so
+//! the OpenAPI document (`gateway::openapi`) describes the bytes serde writes.
 
 use std::{env, fs, path::PathBuf};
 
-const JSON_MESSAGE: &str =
-    "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]";
-const JSON_TAGGED_ONEOF: &str =
-    "#[derive(serde::Serialize, serde::Deserialize)] #[serde(tag = \"type\", rename_all = \"snake_case\")]";
+const JSON_MESSAGE: &str = "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] \
+     #[serde(rename_all = \"camelCase\", default)]";
+const JSON_TAGGED_ONEOF: &str = "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] \
+     #[serde(tag = \"type\", rename_all = \"snake_case\")]";
 /// The oneofs that travel as a flattened, snake_case `"type"` tag on JSON transports.
 /// Besides the serde attribute, each gets generated tag helpers (`oneof_tags.rs`,
 /// included by `src/proto.rs`), so the tag list is written nowhere by hand.
@@ -26,7 +30,9 @@ const TAGGED_ONEOFS: &[(&str, &str)] = &[
     ("boardcast.v1.ServerMessage", "message"),
 ];
 
-const TIMESTAMP: &str = "#[serde(with = \"crate::proto::json::timestamp\")]";
+/// An RFC 3339 string, `null` when unset.
+const TIMESTAMP: &str = "#[serde(with = \"crate::proto::json::timestamp\")] \
+     #[schema(value_type = Option<String>, format = DateTime, default)]";
 
 /// Bodies clients send: a misspelt field is an error, not silently ignored.
 const REQUESTS: &[&str] = &[
@@ -58,19 +64,46 @@ const REQUESTS: &[&str] = &[
     ".boardcast.v1.DeleteTaskRequest",
 ];
 
+/// Request fields core refuses to go without (a 400 naming them): serde's `default`
+/// lets them be left out, so the document says so itself, and a client generated from
+/// it (or schemathesis) sends them.
+const REQUIRED_FIELDS: &[&str] = &[
+    ".boardcast.v1.CreateTaskRequest.title",
+    ".boardcast.v1.CreateTaskRequest.list_id",
+    ".boardcast.v1.MoveTaskRequest.list_id",
+    ".boardcast.v1.CreateBoardRequest.name",
+    ".boardcast.v1.CreateListRequest.name",
+    ".boardcast.v1.UpdateListRequest.name",
+    ".boardcast.v1.MoveListRequest.position",
+    ".boardcast.v1.AddMemberRequest.username",
+    ".boardcast.v1.AddMemberRequest.role",
+    ".boardcast.v1.UpdateMemberRequest.role",
+    ".boardcast.v1.CreateLabelRequest.name",
+    ".boardcast.v1.CreateLabelRequest.color",
+    ".boardcast.v1.SignupRequest.username",
+    ".boardcast.v1.SignupRequest.password",
+    ".boardcast.v1.LoginRequest.username",
+    ".boardcast.v1.LoginRequest.password",
+    ".boardcast.v1.CreateTokenRequest.name",
+];
+
 /// "Absent = unchanged" fields of `UpdateTaskRequest`: on JSON an `IdSet` is a bare
 /// array and a `DueDate` an RFC 3339 string, or `null` to clear; left out, unset.
 const ID_SET_FIELDS: &[&str] = &[
     ".boardcast.v1.UpdateTaskRequest.assignee_ids",
     ".boardcast.v1.UpdateTaskRequest.label_ids",
 ];
-const ID_SET: &str =
-    "#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::proto::json::id_set\")]";
-const DUE_DATE: &str =
-    "#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::proto::json::due_date\")]";
+const ID_SET: &str = "#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::proto::json::id_set\")] \
+     #[schema(value_type = Vec<String>, default)]";
+const DUE_DATE: &str = "#[serde(default, skip_serializing_if = \"Option::is_none\", with = \"crate::proto::json::due_date\")] \
+     #[schema(value_type = Option<String>, format = DateTime, default)]";
+
+// `default` with no value: no `default` keyword. Without it, utoipa would render the
+// field's Rust default with plain serde, bypassing the `with` module above it.
 
 /// Fields of the `Role` enum: lowercase names on JSON (`"owner"`), not numbers.
-const ROLE: &str = "#[serde(with = \"crate::proto::json::role\")]";
+const ROLE: &str = "#[serde(with = \"crate::proto::json::role\")] \
+     #[schema(schema_with = crate::proto::json::role::schema)]";
 const ROLE_FIELDS: &[&str] = &[
     ".boardcast.v1.Member.role",
     ".boardcast.v1.AddMemberRequest.role",
@@ -123,8 +156,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     for (message, oneof) in TAGGED_ONEOFS {
         let short = message.rsplit('.').next().unwrap_or(message);
+        // Every oneof enum is named after its oneof (`Payload`, `Message`): the schema is
+        // named after the message too, so two oneofs never share a component name.
+        let schema_name = format!("#[schema(as = {short}{})]", upper_camel(oneof));
         builder = builder
             .enum_attribute(format!(".{message}.{oneof}"), JSON_TAGGED_ONEOF)
+            .enum_attribute(format!(".{message}.{oneof}"), schema_name)
             // A suffix path: a leading-dot path would also match the oneof variants.
             .field_attribute(format!("{short}.{oneof}"), "#[serde(flatten)]");
     }
@@ -133,6 +170,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for field in TIMESTAMP_FIELDS {
         builder = builder.field_attribute(field, TIMESTAMP);
+    }
+    for field in REQUIRED_FIELDS {
+        builder = builder.field_attribute(field, "#[schema(required = true)]");
     }
     for field in ROLE_FIELDS {
         builder = builder.field_attribute(field, ROLE);

@@ -185,6 +185,15 @@ pub mod json {
                 .ok_or_else(|| D::Error::custom(format!("unknown role `{text}`: owner, editor or viewer")))
         }
 
+        /// The OpenAPI schema of the field: one of the names [`name`] writes.
+        pub fn schema() -> utoipa::openapi::schema::Object {
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(["owner", "editor", "viewer", ""]))
+                .description(Some("The member's role; `\"\"` only when unset."))
+                .build()
+        }
+
         /// The JSON name of a role value; `""` for unset or unknown values.
         pub fn name(role: i32) -> &'static str {
             match Role::try_from(role) {

@@ -4,29 +4,33 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::JsonBody;
+use super::openapi::{
+    BadRequest, Conflict, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 use crate::app::AppState;
 use crate::auth::TOKEN_COOKIE;
 use crate::core::{Actor, Core, Error};
 use crate::proto::v1::{
-    CreateTokenRequest, LoginRequest, LoginResponse, LogoutResponse, RevokeTokenResponse, SignupRequest,
-    SignupResponse, User,
+    CreateTokenRequest, CreateTokenResponse, GetMeResponse, ListTokensResponse, LoginRequest, LoginResponse,
+    LogoutResponse, RevokeTokenResponse, SignupRequest, SignupResponse, User,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/signup", post(signup))
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
-        .route("/me/tokens", get(list_tokens).post(create_token))
-        .route("/me/tokens/{token_id}", delete(revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
 }
 
 /// The client's address, as the accept loop recorded it (unspecified if it did not).
@@ -66,6 +70,10 @@ fn signed_in(s: &AppState, status: StatusCode, body: impl IntoResponse, secret: 
     response
 }
 
+/// Creates an account and signs in: the session's token, and the session cookie.
+#[utoipa::path(post, path = "/auth/signup", tag = "accounts", request_body = SignupRequest, security(()),
+    responses((status = 201, body = SignupResponse, headers(("Set-Cookie" = String, description = "The session cookie `boardcast_token`, `HttpOnly; SameSite=Lax; Path=/`"))), BadRequest, Conflict, PayloadTooLarge,
+        UnsupportedMediaType, TooManyRequests, Unavailable))]
 async fn signup(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -79,6 +87,11 @@ async fn signup(
     Ok(signed_in(&s, StatusCode::CREATED, body, &token))
 }
 
+/// Signs in: the session's token, and the session cookie. A wrong password and an
+/// unknown username get the same 401.
+#[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest, security(()),
+    responses((status = 200, body = LoginResponse, headers(("Set-Cookie" = String, description = "The session cookie `boardcast_token`, `HttpOnly; SameSite=Lax; Path=/`"))), BadRequest, Unauthorized, PayloadTooLarge,
+        UnsupportedMediaType, TooManyRequests, Unavailable))]
 async fn login(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -92,15 +105,24 @@ async fn login(
     Ok(signed_in(&s, StatusCode::OK, body, &token))
 }
 
+/// Ends the session (or token) the request was made with, and clears the cookie.
+#[utoipa::path(post, path = "/auth/logout", tag = "accounts",
+    responses((status = 200, body = LogoutResponse), Unauthorized, Unavailable))]
 async fn logout(State(s): State<AppState>, actor: Actor) -> Result<Response, Error> {
     s.auth.logout(&actor).await?;
     Ok(signed_in(&s, StatusCode::OK, Json(LogoutResponse {}), ""))
 }
 
+/// The caller.
+#[utoipa::path(get, path = "/me", tag = "accounts", responses((status = 200, body = GetMeResponse), Unauthorized, Unavailable))]
 async fn me(actor: Actor) -> Result<Response, Error> {
     Ok(Json(Core::me(&actor)?).into_response())
 }
 
+/// Creates a personal API token: the secret is in this answer only.
+#[utoipa::path(post, path = "/me/tokens", tag = "accounts", request_body = CreateTokenRequest,
+    responses((status = 201, body = CreateTokenResponse), BadRequest, Unauthorized, PayloadTooLarge,
+        UnsupportedMediaType, Unavailable))]
 async fn create_token(
     State(s): State<AppState>,
     actor: Actor,
@@ -114,10 +136,17 @@ async fn create_token(
     Ok(response)
 }
 
+/// The caller's personal tokens, never their secrets.
+#[utoipa::path(get, path = "/me/tokens", tag = "accounts",
+    responses((status = 200, body = ListTokensResponse), Unauthorized, Unavailable))]
 async fn list_tokens(State(s): State<AppState>, actor: Actor) -> Result<Response, Error> {
     Ok(Json(s.core.list_tokens(&actor).await?).into_response())
 }
 
+/// Revokes a personal token: the next request with it gets 401.
+#[utoipa::path(delete, path = "/me/tokens/{token_id}", tag = "accounts",
+    params(("token_id" = String, Path, description = "The token's id")),
+    responses((status = 200, body = RevokeTokenResponse), Unauthorized, NotFound, Unavailable))]
 async fn revoke_token(
     State(s): State<AppState>,
     actor: Actor,

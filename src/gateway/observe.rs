@@ -49,6 +49,9 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
 }
 
 /// `GET /metrics`: every metric of this server, in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "Prometheus text exposition format",
+        content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn metrics(State(s): State<AppState>) -> Response {
     let mut response = Response::new(Body::from(s.metrics.encode()));
     response.headers_mut().insert(

@@ -10,12 +10,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 
 use super::extract::query_number;
+use super::openapi::{BadRequest, NotFound, PollAnswer, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::core::{Actor, Error, MAX_POLL_WAIT, time};
-use crate::proto::v1::PollResponse;
+use crate::proto::v1::{ChangesResponse, PollResponse, UpdatesResponse};
 
 type Params = Query<HashMap<String, String>>;
 
+/// The events after `after`, at once, and the board's seq.
+#[utoipa::path(get, path = "/boards/{board_id}/changes", tag = "streams",
+    params(("board_id" = String, Path, description = "The board"), ("after" = Option<u64>, Query, description = "The last seq the client has (default 0)")),
+    responses((status = 200, body = ChangesResponse), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn changes(
     State(s): State<AppState>,
     actor: Actor,
@@ -26,6 +31,13 @@ pub async fn changes(
     Ok(Json(s.core.changes(&actor, &board_id, after).await?).into_response())
 }
 
+/// Long polling: held until an event after `after` exists or `timeout` seconds pass
+/// (then `"timeout": true`). Without `after`, the seed course's `{"data","timestamp","timeout"}`.
+#[utoipa::path(get, path = "/boards/{board_id}/poll", tag = "streams",
+    params(("board_id" = String, Path, description = "The board"), ("after" = Option<u64>, Query, description = "The last seq the client has; absent: wait for the next event"),
+        ("timeout" = Option<u64>, Query, maximum = 30, description = "Seconds to hold the request (default and at most 30)")),
+    responses((status = 200, description = "Events, or a timeout", body = PollAnswer),
+        BadRequest, Unauthorized, NotFound, TooManyRequests, Unavailable))]
 pub async fn poll(
     State(s): State<AppState>,
     actor: Actor,
@@ -47,6 +59,10 @@ pub async fn poll(
     .into_response())
 }
 
+/// The seed course's shape: the tasks changed since `since` (Unix ms).
+#[utoipa::path(get, path = "/boards/{board_id}/updates", tag = "streams",
+    params(("board_id" = String, Path, description = "The board"), ("since" = Option<u64>, Query, description = "Unix milliseconds (default 0)")),
+    responses((status = 200, body = UpdatesResponse), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn updates(
     State(s): State<AppState>,
     actor: Actor,

@@ -2,38 +2,53 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{IdempotencyKey, IfMatch, JsonBody, etag, query_number};
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, TaskChange, Unauthorized,
+    Unavailable, Unprocessable, UnsupportedMediaType,
+};
 use crate::app::AppState;
 use crate::core::{Actor, Error};
 use crate::proto::v1::{
-    CreateTaskRequest, DeleteTaskRequest, GetBoardRequest, GetTaskRequest, ListTasksRequest, MoveTaskRequest, Task,
-    UpdateTaskRequest,
+    CreateTaskRequest, DeleteTaskRequest, GetBoardRequest, GetBoardResponse, GetTaskRequest, ListBoardsResponse,
+    ListTasksRequest, ListTasksResponse, MoveTaskRequest, Task, UpdateTaskRequest,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/boards", get(list_boards))
-        .route("/boards/{board_id}", get(get_board))
-        .route("/boards/{board_id}/tasks", get(list_tasks))
-        .route("/tasks", axum::routing::post(create_task))
-        .route("/tasks/{task_id}", get(get_task).patch(update_task).delete(delete_task))
-        .route("/tasks/{task_id}/move", patch(move_task))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_boards))
+        .routes(routes!(get_board))
+        .routes(routes!(list_tasks))
+        .routes(routes!(create_task))
+        .routes(routes!(get_task, update_task, delete_task))
+        .routes(routes!(move_task))
         .merge(super::boards::routes())
         .merge(super::labels::routes())
 }
 
+/// The boards the caller is a member of.
+#[utoipa::path(get, path = "/boards", tag = "boards",
+    responses((status = 200, body = ListBoardsResponse), Unauthorized, Unavailable))]
 async fn list_boards(State(s): State<AppState>, actor: Actor) -> Result<Response, Error> {
     Ok(Json(s.core.list_boards(&actor).await?).into_response())
 }
 
-/// `?limit=N&pageToken=T`: a page of the board's tasks (`nextPageToken` in the answer).
+/// A board with its lists, a page of its tasks (`?limit=N&pageToken=T`; the answer's
+/// `nextPageToken` asks for the next) and its seq, from one consistent read.
+#[utoipa::path(get, path = "/boards/{board_id}", tag = "boards",
+    params(("board_id" = String, Path, description = "The board"),
+        ("limit" = Option<u32>, Query, description = "Tasks per page: default 500, at most 1000"),
+        ("pageToken" = Option<String>, Query, description = "The `nextPageToken` of the previous page")),
+    responses((status = 200, body = GetBoardResponse), BadRequest, Unauthorized, NotFound, Unavailable))]
 async fn get_board(
     State(s): State<AppState>,
     actor: Actor,
@@ -48,13 +63,20 @@ async fn get_board(
     Ok(Json(s.core.get_board(&actor, req).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListTasksQuery {
+    /// Only this list's tasks.
     #[serde(default)]
+    #[param(required = false)]
     list_id: String,
 }
 
+/// A board's tasks, ordered by list, then position.
+#[utoipa::path(get, path = "/boards/{board_id}/tasks", tag = "tasks",
+    params(("board_id" = String, Path, description = "The board"), ListTasksQuery),
+    responses((status = 200, body = ListTasksResponse), BadRequest, Unauthorized, NotFound, Unavailable))]
 async fn list_tasks(
     State(s): State<AppState>,
     actor: Actor,
@@ -68,11 +90,21 @@ async fn list_tasks(
     Ok(Json(s.core.list_tasks(&actor, req).await?).into_response())
 }
 
+/// A task; its version is the ETag.
+#[utoipa::path(get, path = "/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = String, Path, description = "The task")),
+    responses((status = 200, body = Task, headers(("ETag" = String, description = "`\"<version>\"`"))), Unauthorized, NotFound, Unavailable))]
 async fn get_task(State(s): State<AppState>, actor: Actor, Path(task_id): Path<String>) -> Result<Response, Error> {
     let task = s.core.get_task(&actor, GetTaskRequest { task_id }).await?.task;
     Ok(task_response(StatusCode::OK, task))
 }
 
+/// Creates a task in a list (at the end unless `position` says where).
+#[utoipa::path(post, path = "/tasks", tag = "tasks", request_body = CreateTaskRequest, params(super::openapi::Change),
+    responses((status = 201, body = Task, headers(("ETag" = String, description = "`\"<version>\"`"),
+        ("Location" = String, description = "`/tasks/<id>`"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
+        Unavailable))]
 async fn create_task(
     State(s): State<AppState>,
     actor: Actor,
@@ -91,6 +123,12 @@ async fn create_task(
     Ok(response)
 }
 
+/// Changes a task's fields; a field left out is unchanged, `[]` clears a set and
+/// `"dueAt": null` the date.
+#[utoipa::path(patch, path = "/tasks/{task_id}", tag = "tasks", request_body = UpdateTaskRequest,
+    params(("task_id" = String, Path, description = "The task"), TaskChange),
+    responses((status = 200, body = Task, headers(("ETag" = String, description = "`\"<version>\"`"))), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+        UnsupportedMediaType, Unprocessable, Unavailable))]
 async fn update_task(
     State(s): State<AppState>,
     actor: Actor,
@@ -107,6 +145,11 @@ async fn update_task(
     Ok(task_response(StatusCode::OK, task))
 }
 
+/// Moves a task to a list and position; siblings renumber, past the end clamps.
+#[utoipa::path(patch, path = "/tasks/{task_id}/move", tag = "tasks", request_body = MoveTaskRequest,
+    params(("task_id" = String, Path, description = "The task"), TaskChange),
+    responses((status = 200, body = Task, headers(("ETag" = String, description = "`\"<version>\"`"))), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+        UnsupportedMediaType, Unprocessable, Unavailable))]
 async fn move_task(
     State(s): State<AppState>,
     actor: Actor,
@@ -123,6 +166,11 @@ async fn move_task(
     Ok(task_response(StatusCode::OK, task))
 }
 
+/// Deletes a task.
+#[utoipa::path(delete, path = "/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = String, Path, description = "The task"), TaskChange),
+    responses((status = 204, description = "Deleted"), BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+        PreconditionFailed, Unprocessable, Unavailable))]
 async fn delete_task(
     State(s): State<AppState>,
     actor: Actor,

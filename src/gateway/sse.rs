@@ -16,6 +16,7 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use super::live;
+use super::openapi::{BadRequest, NotFound, Resume as ResumeHeader, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::core::{Actor, Error, Resume, Subscription};
 use crate::metrics::Transport;
@@ -23,6 +24,13 @@ use crate::proto::v1::Connected;
 use crate::wire::sse::{self, Ids};
 use crate::wire::{Step, resume};
 
+/// Follows one board. A resume point that is not a seq, or one ahead of the board,
+/// opens with an `event: reset` rather than an error status, because an `EventSource`
+/// given an error status stops reconnecting for good.
+#[utoipa::path(get, path = "/boards/{board_id}/events", tag = "streams",
+    params(("board_id" = String, Path, description = "The board"), ResumeHeader,
+        ("lastEventId" = Option<String>, Query, description = "`Last-Event-ID` for clients that cannot set it")),
+    responses((status = 200, description = "An endless event stream: `retry:` and a `connected` frame, then each event as `id:` / `event:` / `data:` (a `BoardEvent`), `reset` / `revoked` / `board_deleted` notices, and `: heartbeat` comments while idle", content_type = "text/event-stream", body = String), Unauthorized, NotFound, TooManyRequests, Unavailable))]
 pub async fn board_events(
     State(s): State<AppState>,
     actor: Actor,
@@ -50,6 +58,12 @@ pub async fn board_events(
 
 /// Several boards on one connection. The resume id is every board's seq:
 /// `board-1:5,board-2:3`.
+/// Follows several boards on one connection; frames carry `id: board-1:4,board-2:1`,
+/// which resumes every board exactly.
+#[utoipa::path(get, path = "/events", tag = "streams",
+    params(("boards" = String, Query, description = "Comma-separated board ids"), ResumeHeader,
+        ("lastEventId" = Option<String>, Query, description = "`Last-Event-ID` for clients that cannot set it")),
+    responses((status = 200, description = "An endless event stream: `retry:` and a `connected` frame, then each event as `id:` / `event:` / `data:` (a `BoardEvent`), `reset` / `revoked` / `board_deleted` notices, and `: heartbeat` comments while idle", content_type = "text/event-stream", body = String), BadRequest, Unauthorized, NotFound, TooManyRequests, Unavailable))]
 pub async fn many_board_events(
     State(s): State<AppState>,
     actor: Actor,

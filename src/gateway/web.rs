@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::openapi::NotFound;
 use crate::app::AppState;
 use crate::core::Error;
 use crate::proto::v1::{DevUser, DevUsersResponse};
@@ -42,10 +43,17 @@ pub fn index() -> Response {
     file("text/html; charset=utf-8", INDEX_HTML)
 }
 
+/// The web board's script.
+#[utoipa::path(get, path = "/app.js", tag = "web", security(()),
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
 pub async fn app_js() -> Response {
     file("text/javascript; charset=utf-8", APP_JS)
 }
 
+/// One of the web board's ES modules (what `app.js` imports).
+#[utoipa::path(get, path = "/js/{file}", tag = "web", security(()),
+    params(("file" = String, Path, description = "A module's file name, such as `api.js`")),
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String), NotFound))]
 pub async fn module(Path(name): Path<String>) -> Result<Response, Error> {
     MODULES
         .iter()
@@ -54,10 +62,17 @@ pub async fn module(Path(name): Path<String>) -> Result<Response, Error> {
         .ok_or_else(|| Error::not_found("route", format!("/js/{name}")))
 }
 
+/// The web board's style sheet.
+#[utoipa::path(get, path = "/style.css", tag = "web", security(()),
+    responses((status = 200, description = "CSS", content_type = "text/css", body = String)))]
 pub async fn style_css() -> Response {
     file("text/css; charset=utf-8", STYLE_CSS)
 }
 
+/// The demo users' sessions, for the page's one-click sign-in: only with `--demo` on a
+/// loopback listen address, and only to a request addressed to a loopback name.
+#[utoipa::path(get, path = "/dev/users", tag = "web", security(()),
+    responses((status = 200, body = DevUsersResponse), NotFound))]
 pub async fn dev_users(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -33,6 +33,7 @@ mod members;
 mod oracle;
 mod pages;
 mod metrics;
+mod openapi;
 mod poll;
 mod postgres;
 mod rates;
