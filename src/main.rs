@@ -19,6 +19,8 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    #[command(flatten)]
+    Client(boardcast::client::Command),
 }
 
 #[derive(Subcommand)]
@@ -62,6 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
             return Ok(());
         }
+        Command::Client(command) => std::process::exit(boardcast::client::run(command).await),
     };
     let app = Application::build(config).await?;
     app.log_endpoints().await?;

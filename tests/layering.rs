@@ -15,9 +15,10 @@ const RULES: &[(&str, &[&str])] = &[
     ("time", &[]),
     ("config", &[]),
     ("limits", &[]),
+    ("narrate", &["proto"]),
     ("store", &["proto", "time"]),
     ("bus", &["proto"]),
-    ("core", &["bus", "proto", "store", "time"]),
+    ("core", &["bus", "narrate", "proto", "store", "time"]),
     ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
     ("presence", &["proto", "store", "wire"]),
@@ -35,6 +36,8 @@ const RULES: &[(&str, &[&str])] = &[
             "app", "auth", "bus", "config", "core", "gateway", "grpc", "limits", "presence", "proto", "store", "wire",
         ],
     ),
+    // The terminal client talks to a server as any client does: the contract only.
+    ("client", &["narrate", "proto"]),
 ];
 
 /// The crate modules a source file names through `crate::<module>`, outside comments.
