@@ -19,7 +19,15 @@
 set -euo pipefail
 SOAK_EVENTS=${1:-100000}
 cd "$(dirname "$0")/.."
+# Progress on stderr (stdout is the results): a line per phase with the time so far;
+# loadgen draws its own bars (or, off a terminal, plain lines) inside each phase.
+START=$SECONDS LAST=$SECONDS
+phase() {
+  printf '== phase: %s (%ds in, last phase %ds)\n' "$*" "$((SECONDS - START))" "$((SECONDS - LAST))" >&2
+  LAST=$SECONDS
+}
 SERVER=${BOARDCAST_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432}
+phase "build (release)"
 cargo build --release --quiet -p boardcast -p loadgen
 BIN=target/release
 WORK=$(mktemp -d /tmp/boardcast-cluster.XXXXXX)
@@ -36,7 +44,7 @@ trap cleanup EXIT
 
 want() { [[ " ${SECTIONS:-1 2 3 4 5} " == *" $1 "* ]]; }
 
-say() { printf '\n## %s\n' "$*" | tee -a "$OUT"; }
+say() { phase "$*"; printf '\n## %s\n' "$*" | tee -a "$OUT"; }
 
 fresh_db() {
   psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" -c "CREATE DATABASE $DBNAME" >/dev/null
@@ -88,6 +96,7 @@ PY
 
 writes() { # label addrs rate count [concurrency]
   local line
+  phase "writes: $1"
   line=$("$BIN/loadgen" writes --addr "$2" --rate "$3" --count "$4" --concurrency "${5:-64}" --json)
   row "$1" "$line"
 }
@@ -101,15 +110,18 @@ rm -rf "$WORK/sqlite" && mkdir -p "$WORK/sqlite"
 start 0 "$WORK/sqlite/bench.db"; writes "SQLite, 1 instance, one board" "$(addr 0)" 0 20000; stop_all
 fresh_db; start 0; writes "PostgreSQL, 1 instance, one board" "$(addr 0)" 0 20000
 make_token
+phase "writes: PostgreSQL, 1 instance, 20 boards"
 line=$("$BIN/loadgen" soak --addrs "$(addr 0)" --token "$TOKEN" --boards 20 --events 20000 --subscribers 0 --cycles 0 --json)
 row "PostgreSQL, 1 instance, 20 boards" "$line"
 start 1
+phase "writes: PostgreSQL, 2 instances, 20 boards"
 line=$("$BIN/loadgen" soak --addrs "$(addr 0),$(addr 1)" --token "$TOKEN" --boards 20 --events 20000 --subscribers 0 --cycles 0 --json)
 row "PostgreSQL, 2 instances, 20 boards" "$line"
 stop_all
 # The reference: the same server running pgbench's simple-update transaction (BEGIN,
 # UPDATE, SELECT, INSERT, END), 16 clients: what this machine's PostgreSQL commits
 # per second durably, whoever the client is.
+phase "reference: pgbench -N, 16 clients"
 psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS ${DBNAME}_pgbench WITH (FORCE)" -c "CREATE DATABASE ${DBNAME}_pgbench" >/dev/null
 pgbench -q -i -s 10 "$SERVER/${DBNAME}_pgbench" >/dev/null 2>&1
 tps=$(pgbench -c 16 -j 2 -T 10 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
@@ -130,6 +142,7 @@ say "3. write→deliver (publish sent → event received), 100 SSE subscribers (
 echo "| setup | rate | p50 | p99 | max |" | tee -a "$OUT"; echo "|---|---|---|---|---|" | tee -a "$OUT"
 fanout() { # label target sub-addr pub-addr [rate]
   local rate=${5:-2000}
+  phase "fanout: $1"
   line=$("$BIN/loadgen" fanout --target "$2" --addr "$3" --publish-addr "$4" --transport sse --subscribers 100 \
     --events $((rate * 10)) --rate "$rate" --publishers 16 --size 200 --drain-secs 20 --json)
   row "$1" "$line"
@@ -179,4 +192,5 @@ print(f"writes {r['writes_per_sec']:,.0f}/s over {r['write_secs']:.1f} s; reconn
 PY
 stop_all
 }
+phase "done"
 echo; echo "results: $OUT"

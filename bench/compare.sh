@@ -10,6 +10,14 @@ set -euo pipefail
 N=${1:-10000}
 M=${2:-200}
 cd "$(dirname "$0")/.."
+# Progress on stderr (stdout is the results): a line per phase with the time so far;
+# loadgen draws its own bars (or, off a terminal, plain lines) inside each phase.
+START=$SECONDS LAST=$SECONDS
+phase() {
+  printf '== phase: %s (%ds in, last phase %ds)\n' "$*" "$((SECONDS - START))" "$((SECONDS - LAST))" >&2
+  LAST=$SECONDS
+}
+phase "build (release)"
 cargo build --release --quiet -p boardcast -p loadgen
 BIN=target/release
 WORK=$(mktemp -d)
@@ -22,6 +30,7 @@ trap 'pkill -f "boardcast serve --listen 127.0.0.1:$PORT" || true; pkill -f "ngi
 # it, made once: signing in runs argon2, whose ~19 MiB a measured server would keep and
 # hand to its first connections, hiding their memory. A token is checked by its hash.
 prepare_template() {
+  phase "template database and alice's API token"
   mkdir -p "$WORK/template"
   "$BIN/boardcast" serve --listen "127.0.0.1:$PORT" --database-url "$WORK/template/bench.db" --demo \
     >"$WORK/template.log" 2>&1 &
@@ -62,6 +71,7 @@ stop_nchan() { kill "$(cat "$WORK/nginx/nginx.pid")"; sleep 0.5; }
 
 fanout() { # target transport [events rate results]
   local target=$1 transport=$2 events=${3:-$M} rate=${4:-0} results=${5:-$RESULTS} addr extra=()
+  phase "fanout: $target over $transport, $N subscribers, $events events at rate $rate"
   if [ "$target" = boardcast ]; then start_boardcast; addr=127.0.0.1:$PORT; extra=(--token "$TOKEN");
   else start_nchan; addr=127.0.0.1:8090; fi
   sleep 0.5
@@ -72,6 +82,7 @@ fanout() { # target transport [events rate results]
 }
 
 writes() { # via rate count [kill]
+  phase "writes: $3 over $1 at rate $2${4:+, then kill -9 and restart}"
   start_boardcast
   taskset -c 1 "$BIN/loadgen" writes --addr "127.0.0.1:$PORT" --via "$1" --rate "$2" \
     --count "$3" --concurrency 64 --json | tee -a "$WORK/writes.jsonl"
@@ -103,6 +114,7 @@ writes rest 0 20000 kill
 writes grpc 0 20000
 writes rest 2000 10000
 
+phase "tables"
 python3 - "$RESULTS" "$WORK/writes.jsonl" "$WORK/paced.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -137,3 +149,4 @@ for l in open(sys.argv[2]):
     print(f"| {w['count']} | {w['via']} | {rate} | {w['writes_per_sec']:,.0f} | {w['latency_ms']['p50']:.2f} | {w['latency_ms']['p99']:.2f} |")
 PY
 cat "$WORK/durability.txt"
+phase "done"

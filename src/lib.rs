@@ -3,13 +3,14 @@
 //! Layout, lowest layer first (a module imports only those below it; `tests/layering.rs`
 //! checks it):
 //! - `proto` (the one schema), `time`, `config` (the flags), `limits`, `metrics` (what
-//!   the server counts, held by every layer that counts);
+//!   the server counts, held by every layer that counts), `narrate` (events as sentences);
 //! - `store` (persistence) and `bus` (live events);
 //! - `core`: every rule;
 //! - `auth` (identity), `wire` (every byte a transport sends), `presence` (rooms);
 //! - `app`: the state every transport shares;
 //! - `gateway` (HTTP: REST, SSE, polling, WebSocket, the page) and `grpc` (tonic);
-//! - `server`: the one listener that serves both.
+//! - `server`: the one listener that serves both;
+//! - `client`: the terminal client (`boardcast tail`, …), a gRPC client like any other.
 //!
 //! See docs/ARCHITECTURE.md.
 
@@ -18,12 +19,14 @@
 pub mod app;
 pub mod auth;
 pub mod bus;
+pub mod client;
 pub mod config;
 pub mod core;
 pub mod gateway;
 pub mod grpc;
 pub mod limits;
 pub mod metrics;
+pub mod narrate;
 pub mod presence;
 pub mod proto;
 pub mod server;

@@ -20,6 +20,8 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    #[command(flatten)]
+    Client(boardcast::client::Command),
 }
 
 #[derive(Subcommand)]
@@ -53,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cli = Cli::parse();
     let format = match &cli.command {
         Command::Serve(config) => config.log_format,
-        Command::User(_) => LogFormat::Text,
+        Command::User(_) | Command::Client(_) => LogFormat::Text,
     };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
@@ -74,6 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
             return Ok(());
         }
+        Command::Client(command) => std::process::exit(boardcast::client::run(command).await),
     };
     let app = Application::build(config).await?;
     app.log_endpoints().await?;

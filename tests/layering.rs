@@ -16,9 +16,10 @@ const RULES: &[(&str, &[&str])] = &[
     ("config", &[]),
     ("limits", &[]),
     ("metrics", &[]),
+    ("narrate", &["proto"]),
     ("store", &["metrics", "proto", "time"]),
     ("bus", &["proto"]),
-    ("core", &["bus", "metrics", "proto", "store", "time"]),
+    ("core", &["bus", "metrics", "narrate", "proto", "store", "time"]),
     ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
     ("presence", &["metrics", "proto", "store", "wire"]),
@@ -40,6 +41,8 @@ const RULES: &[(&str, &[&str])] = &[
             "store", "wire",
         ],
     ),
+    // The terminal client talks to a server as any client does: the contract only.
+    ("client", &["narrate", "proto"]),
 ];
 
 /// The crate modules a source file names through `crate::<module>`, outside comments.

@@ -9,14 +9,14 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::timeout;
 
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     lines: Lines<BufReader<ChildStdout>>,
-    addr: String,
+    pub(crate) addr: String,
     log: Vec<String>,
 }
 
-async fn start(cmd: &mut Command) -> Running {
+pub(crate) async fn start(cmd: &mut Command) -> Running {
     let mut child = cmd
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
@@ -60,7 +60,7 @@ impl Running {
     }
 
     /// A demo user's session token, signed in with the demo password.
-    async fn token(&self, user: &str) -> String {
+    pub(crate) async fn token(&self, user: &str) -> String {
         let resp = self.login(user, &format!("{user}-demo-pw")).await;
         assert_eq!(resp.status(), 200);
         let body: serde_json::Value = resp.json().await.unwrap();

@@ -13,6 +13,7 @@ mod auth;
 mod board_grpc;
 mod boards;
 mod cli;
+mod client;
 mod concurrency;
 mod connections;
 mod drain;

@@ -14,6 +14,7 @@ use crate::cli::{Fanout, Target, Transport};
 use crate::http::{GrpcClient, Http};
 use crate::marks::message;
 use crate::pace::Pace;
+use crate::progress::Phase;
 use crate::report::{FanoutReport, Latency, ms, per_sec, percentile, print};
 use crate::subscriber::{Seen, Shared, Subscriber};
 
@@ -35,7 +36,7 @@ pub async fn fanout(args: &Fanout) -> Result<(), Box<dyn Error>> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = args.server_pid.and_then(rss_kib);
     let (publish_start, publish_secs) = publish(args).await?;
-    let seen = collect(done, stop, args.drain_secs).await;
+    let seen = collect(done, stop, args).await;
     if args.per_event {
         print_per_event(&seen, args.events);
     }
@@ -112,12 +113,16 @@ async fn spawn_subscribers(
 
 /// Waits until every subscriber is subscribed or has failed (or the connect timeout).
 async fn wait_settled(shared: &Shared, subscribers: usize, started: Instant) {
+    let phase = Phase::start("connect", subscribers);
     while shared.settled() < subscribers {
+        phase.set(shared.settled());
         if started.elapsed() > CONNECT_TIMEOUT {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    phase.set(shared.settled());
+    phase.finish();
 }
 
 /// Publishes every event over `--publishers` keep-alive connections to the publish
@@ -129,10 +134,11 @@ async fn publish(args: &Fanout) -> Result<(Instant, f64), Box<dyn Error>> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let pace = Pace::new(start, args.rate);
+    let phase = Phase::start("publish", args.events);
     let mut publishers = Vec::new();
     for _ in 0..args.publishers.max(1) {
         let mut http = Http::connect(&addr).await?;
-        let next = next.clone();
+        let (next, phase) = (next.clone(), phase.clone());
         let args = PublishArgs::of(args);
         publishers.push(tokio::spawn(async move {
             loop {
@@ -147,12 +153,14 @@ async fn publish(args: &Fanout) -> Result<(Instant, f64), Box<dyn Error>> {
                 if !(200..300).contains(&status) {
                     return Err(format!("publish {i} answered {status}"));
                 }
+                phase.inc(1);
             }
         }));
     }
     for p in publishers {
         p.await??;
     }
+    phase.finish();
     Ok((start, start.elapsed().as_secs_f64()))
 }
 
@@ -205,8 +213,9 @@ async fn publish_one(http: &mut Http, args: &PublishArgs, msg: String) -> Result
 async fn collect(
     mut done: mpsc::UnboundedReceiver<Option<Seen>>,
     stop: watch::Sender<bool>,
-    drain_secs: u64,
+    args: &Fanout,
 ) -> Vec<Seen> {
+    let (drain_secs, phase) = (args.drain_secs, Phase::start("collect", args.subscribers));
     let drain = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(drain_secs)).await;
         let _ = stop.send(true);
@@ -214,8 +223,10 @@ async fn collect(
     let mut seen = Vec::new();
     while let Some(one) = done.recv().await {
         seen.extend(one);
+        phase.inc(1);
     }
     drain.abort();
+    phase.finish();
     seen
 }
 

@@ -11,12 +11,15 @@
 //! Every published message carries `lg <index> <send time in µs>` (in the task title
 //! for boardcast, in the body for nchan), padded to `--size` bytes; subscribers find it
 //! in whatever framing their transport uses, so one parser serves every target.
+//!
+//! Each long phase shows its progress on stderr (`progress.rs`); the report is stdout's.
 
 mod cli;
 mod fanout;
 mod http;
 mod marks;
 mod pace;
+mod progress;
 mod report;
 mod soak;
 mod subscriber;

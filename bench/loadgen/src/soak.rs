@@ -17,6 +17,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::cli::Soak;
 use crate::http::{Http, tcp};
+use crate::progress::Phase;
 use crate::report::{Latency, print};
 
 struct Board {
@@ -117,6 +118,7 @@ pub async fn soak(args: &Soak) -> Result<(), Box<dyn Error>> {
 async fn make_boards(args: &Soak, auth: &str) -> Result<Vec<Board>, Box<dyn Error>> {
     let mut http = Http::connect(&args.addrs[0]).await?;
     let mut boards = Vec::new();
+    let phase = Phase::start("boards", args.boards.max(1));
     for i in 0..args.boards.max(1) {
         let board = created_id(&mut http, "/boards", &format!(r#"{{"name":"soak {i}"}}"#), auth).await?;
         let list = created_id(
@@ -130,7 +132,9 @@ async fn make_boards(args: &Soak, auth: &str) -> Result<Vec<Board>, Box<dyn Erro
             id: board,
             list_id: list,
         });
+        phase.inc(1);
     }
+    phase.finish();
     Ok(boards)
 }
 
@@ -146,11 +150,16 @@ async fn created_id(http: &mut Http, path: &str, body: &str, auth: &str) -> Resu
 
 async fn wait_connected(subs: &[Arc<Sub>], args: &Soak) {
     let deadline = Instant::now() + Duration::from_mins(1);
+    let phase = Phase::start("connect", subs.len());
+    let behind = || subs.iter().filter(|s| s.last.load(Ordering::Relaxed) == 0).count();
     // Each stream's first event is the board's `board_created` (seq 1).
-    while subs.iter().any(|s| s.last.load(Ordering::Relaxed) == 0) && Instant::now() < deadline {
+    while behind() > 0 && Instant::now() < deadline {
+        phase.set(subs.len() - behind());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let behind = subs.iter().filter(|s| s.last.load(Ordering::Relaxed) == 0).count();
+    let behind = behind();
+    phase.set(subs.len() - behind);
+    phase.finish();
     if behind > 0 {
         eprintln!("{behind} of {} subscribers had no event after 60 s", args.subscribers);
     }
@@ -160,9 +169,10 @@ async fn wait_connected(subs: &[Arc<Sub>], args: &Soak) {
 /// `events` tasks round-robin over the boards; each write's latency in µs.
 async fn write_all(args: &Soak, boards: &Arc<Vec<Board>>, auth: &str) -> Result<Vec<u64>, Box<dyn Error>> {
     let next = Arc::new(AtomicUsize::new(0));
+    let phase = Phase::start("write", args.events);
     let mut writers = Vec::new();
     for w in 0..args.writers.max(1) {
-        let (next, boards, auth) = (next.clone(), boards.clone(), auth.to_owned());
+        let (next, boards, auth, phase) = (next.clone(), boards.clone(), auth.to_owned(), phase.clone());
         let (addr, count) = (args.addrs[w % args.addrs.len()].clone(), args.events);
         writers.push(tokio::spawn(async move {
             let mut http = Http::connect(&addr).await?;
@@ -180,6 +190,7 @@ async fn write_all(args: &Soak, boards: &Arc<Vec<Board>>, auth: &str) -> Result<
                     return Err(std::io::Error::other(format!("write {i} on {addr} answered {status}")));
                 }
                 lat.push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
+                phase.inc(1);
             }
         }));
     }
@@ -187,6 +198,7 @@ async fn write_all(args: &Soak, boards: &Arc<Vec<Board>>, auth: &str) -> Result<
     for w in writers {
         all.extend(w.await??);
     }
+    phase.finish();
     Ok(all)
 }
 
@@ -232,12 +244,15 @@ async fn final_seqs(args: &Soak, boards: &[Board], auth: &str) -> Result<Vec<u64
 /// how many are.
 async fn drain_until_complete(subs: &[Arc<Sub>], finals: &[u64], limit: Duration) -> usize {
     let deadline = Instant::now() + limit;
+    let phase = Phase::start("drain", subs.len());
     loop {
         let done = subs
             .iter()
             .filter(|s| s.last.load(Ordering::Relaxed) >= finals[s.board])
             .count();
+        phase.set(done);
         if done == subs.len() || Instant::now() >= deadline {
+            phase.finish();
             return done;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

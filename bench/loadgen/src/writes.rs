@@ -12,18 +12,21 @@ use boardcast::proto::v1::CreateTaskRequest;
 use crate::cli::{Via, Writes};
 use crate::http::{GrpcClient, Http};
 use crate::pace::Pace;
+use crate::progress::Phase;
 use crate::report::{Latency, WritesReport, per_sec, print};
 
 pub async fn writes(args: &Writes) -> Result<(), Box<dyn Error>> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let pace = Pace::new(start, args.rate);
+    let phase = Phase::start("writes", args.count);
     let mut tasks = Vec::new();
     for w in 0..args.concurrency.max(1) {
         let writer = Writer {
             next: next.clone(),
             count: args.count,
             pace,
+            phase: phase.clone(),
         };
         let (via, addr) = (args.via, args.addr[w % args.addr.len()].clone());
         tasks.push(tokio::spawn(async move { writer.run(via, &addr).await }));
@@ -32,6 +35,7 @@ pub async fn writes(args: &Writes) -> Result<(), Box<dyn Error>> {
     for t in tasks {
         lat.extend(t.await??);
     }
+    phase.finish();
     let secs = start.elapsed().as_secs_f64();
     lat.sort_unstable();
     let report = WritesReport {
@@ -51,6 +55,7 @@ struct Writer {
     next: Arc<AtomicUsize>,
     count: usize,
     pace: Pace,
+    phase: Phase,
 }
 
 impl Writer {
@@ -70,6 +75,7 @@ impl Writer {
                 return Err(std::io::Error::other(format!("write {i} failed")));
             }
             lat.push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
+            self.phase.inc(1);
         }
         Ok(lat)
     }

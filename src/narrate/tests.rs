@@ -1,4 +1,4 @@
-//! The summary builder, one sentence per event type.
+//! The summary builder, one sentence per event type, and the names it learns.
 #![allow(clippy::unnecessary_wraps)]
 
 use super::{Names, summary};
@@ -254,4 +254,49 @@ fn every_event_type_is_told() {
         assert_ne!(text, "Alice changed the board", "{tag} has no summary of its own");
         assert_ne!(text, "Alice ", "{tag} has no summary of its own");
     }
+}
+
+/// A reader going forward takes each event's names as the latest; one going back keeps
+/// the names it already knows.
+#[test]
+fn names_learned_forward_and_remembered_backward() {
+    let renamed = BoardEvent {
+        actor: "alice".into(),
+        payload: Some(Payload::ListUpdated(ListUpdated {
+            list: Some(BoardList {
+                id: "l-todo".into(),
+                name: "Backlog".into(),
+                ..Default::default()
+            }),
+            from_name: "To Do".into(),
+        })),
+        ..Default::default()
+    };
+    let added = BoardEvent {
+        actor: "dana".into(),
+        payload: Some(Payload::TaskCreated(TaskCreated {
+            task: task("l-todo"),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let joined = BoardEvent {
+        actor: "alice".into(),
+        payload: Some(Payload::MemberAdded(MemberAdded {
+            member: Some(Member {
+                user_id: "dana".into(),
+                name: "Dana".into(),
+                ..Default::default()
+            }),
+        })),
+        ..Default::default()
+    };
+    let mut back = names();
+    back.remember(&renamed);
+    back.remember(&joined);
+    assert_eq!(summary(&added, &back), "dana added “Fix login” to To Do");
+    let mut forward = names();
+    forward.learn(&renamed);
+    forward.learn(&joined);
+    assert_eq!(summary(&added, &forward), "Dana added “Fix login” to Backlog");
 }
