@@ -13,7 +13,7 @@
 //! - `labels`: a board's labels (editors and owners); `activity`: the log told as
 //!   sentences, for any member;
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
-//!   (request ids), [`seed`], [`error`].
+//!   (request ids), [`origins`] (the cross-origin allow-list), [`seed`], [`error`].
 
 pub mod access;
 pub mod accounts;
@@ -30,6 +30,7 @@ mod live;
 mod members;
 pub mod mutation;
 mod ordering;
+pub mod origins;
 pub mod revocation;
 pub mod secrets;
 pub mod seed;
