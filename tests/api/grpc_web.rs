@@ -195,6 +195,7 @@ async fn subscribe_over_http1_streams_the_writes_in_order() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.version(), Version::HTTP_11);
+    assert_eq!(resp.headers()["content-type"], "application/grpc-web+proto");
     app.streams_open("bob", 1).await;
     for title in ["one", "two", "three"] {
         app.create_task("list-todo", title).await;
