@@ -30,7 +30,7 @@ use crate::core::Error;
 use crate::core::origins::Origins;
 
 /// How long a browser may reuse a preflight's answer.
-const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_mins(10);
 
 /// Request headers a REST call may carry cross-origin.
 const REST_REQUEST_HEADERS: &[&str] = &[
