@@ -189,3 +189,21 @@ async fn an_origin_that_could_never_match_fails_start_up_naming_the_flag() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn an_event_stream_on_the_http1_fast_path_carries_the_cors_headers() {
+    // A cross-origin EventSource: a body-less GET of a stream route, answered on the
+    // socket by the fast path rather than hyper, through the same CORS policy.
+    let app = app_allowing(&[ALLOWED]).await;
+    for (origin, expected) in [(ALLOWED, Some(ALLOWED)), ("https://evil.example", None)] {
+        let resp = app
+            .request(Method::GET, "/boards/board-1/events", Some("alice"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(header(&resp, "content-type"), Some("text/event-stream"));
+        assert_eq!(header(&resp, "access-control-allow-origin"), expected, "{origin}");
+    }
+}
