@@ -38,8 +38,10 @@ pub struct Config {
     /// closed and leaves presence.
     #[arg(long, env = "BOARDCAST_WS_PING_MS", default_value_t = 20_000)]
     pub ws_ping_ms: u64,
-    /// Browser origins (besides the server's own) allowed to open a WebSocket,
-    /// comma-separated (`*` for any).
+    /// Browser origins (besides the server's own) allowed to open a WebSocket and to
+    /// call REST and gRPC-Web cross-origin (CORS, bearer tokens only: never
+    /// credentials), comma-separated `scheme://host[:port]` (`*` for any). None by
+    /// default: same-origin only, and no CORS headers are sent.
     #[arg(long, env = "BOARDCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
     /// Seed the demo boards and the demo users alice, bob and carol (passwords in the

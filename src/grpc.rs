@@ -3,6 +3,8 @@
 //! metadata, calls core, and answers with `crate::wire` (errors as `Status`, stream
 //! items as `SubscribeResponse`). Health mirrors core's readiness. Every call keeps
 //! its `grpc-timeout` ([`deadline`]).
+//! Browsers reach the same services over gRPC-Web (`tonic_web`, HTTP/1.1 or h2),
+//! translated to gRPC in front of them.
 
 mod account;
 mod deadline;
@@ -43,6 +45,25 @@ use crate::proto::v1::{
 use crate::wire::Step;
 use crate::wire::error::grpc_status as status;
 
+/// Every service [`router`] serves, by its full name: the first segment of its paths.
+const SERVICES: &[&str] = &[
+    <BoardServiceServer<Grpc> as tonic::server::NamedService>::NAME,
+    <crate::proto::v1::account_service_server::AccountServiceServer<account::Accounts> as tonic::server::NamedService>::NAME,
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// Whether `path` is a method of a service here (`/package.Service/Method`). A CORS
+/// preflight carries no gRPC content type, so its path alone says it is for gRPC-Web.
+pub fn is_service_path(path: &str) -> bool {
+    let mut parts = path.strip_prefix('/').unwrap_or_default().split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(service), Some(method), None) if !method.is_empty() && SERVICES.contains(&service)
+    )
+}
+
 /// The gRPC services, routed by path, ready to sit beside the HTTP gateway.
 pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error::Error + Send + Sync>> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -69,7 +90,9 @@ pub async fn router(state: AppState) -> Result<axum::Router, Box<dyn std::error:
         .add_service(reflection().build_v1alpha()?)
         .into_axum_router()
         .layer(axum::middleware::from_fn(deadline::enforce))
-        .layer(axum::middleware::from_fn_with_state(metrics, observe::observe)))
+        .layer(axum::middleware::from_fn_with_state(metrics, observe::observe))
+        // Outermost, so the layers inside see gRPC; passes native gRPC (h2) through untouched.
+        .layer(tonic_web::GrpcWebLayer::new()))
 }
 
 /// How often gRPC health re-checks readiness (the store probe) between phase changes.
@@ -332,5 +355,23 @@ impl BoardService for Grpc {
 
     async fn list_activity(&self, req: Request<ListActivityRequest>) -> Result<Response<ListActivityResponse>, Status> {
         rpc!(self, req, list_activity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_service_path;
+
+    #[test]
+    fn service_paths_are_a_served_service_and_a_method() {
+        assert!(is_service_path("/boardcast.v1.BoardService/GetBoard"));
+        assert!(is_service_path("/boardcast.v1.AccountService/Login"));
+        assert!(is_service_path("/grpc.health.v1.Health/Check"));
+        assert!(!is_service_path("/boardcast.v1.BoardService/"));
+        assert!(!is_service_path("/boardcast.v1.BoardService"));
+        assert!(!is_service_path("/boardcast.v1.BoardService/GetBoard/x"));
+        assert!(!is_service_path("/boardcast.v1.Other/GetBoard"));
+        assert!(!is_service_path("/boards/board-1"));
+        assert!(!is_service_path("boardcast.v1.BoardService/GetBoard"));
     }
 }

@@ -15,7 +15,8 @@
 //! - `validate` (checked input types), `ordering` (dense positions), `idempotency`
 //!   (request ids), `limiter` (open streams per user), `rates` (how fast a user or
 //!   an address may change boards and open streams), [`retention`] (what is kept,
-//!   and the sweeper that removes the rest), [`seed`], [`error`];
+//!   and the sweeper that removes the rest), [`origins`] (the cross-origin allow-list), [`seed`],
+//!   [`error`];
 //! - [`lifecycle`]: the server's phases (serving, draining, ending) and readiness.
 
 pub mod access;
@@ -36,6 +37,7 @@ pub mod mutation;
 mod ordering;
 mod rates;
 pub mod retention;
+pub mod origins;
 pub mod revocation;
 pub mod secrets;
 pub mod seed;

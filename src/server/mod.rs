@@ -1,6 +1,6 @@
-//! The one listener: HTTP/1.1 and HTTP/2 cleartext on a single port, gRPC dispatched by
-//! content type, everything else to the HTTP gateway. Owns start-up and graceful
-//! shutdown.
+//! The one listener: HTTP/1.1 and HTTP/2 cleartext on a single port, gRPC (native and
+//! gRPC-Web) dispatched by content type, everything else to the HTTP gateway, CORS
+//! around both (`dispatch`). Owns start-up and graceful shutdown.
 //!
 //! Connection level: `caps` (open connections in total and per address),
 //! `listener` (socket policy: `TCP_NODELAY`, send-stall timeout),
@@ -12,6 +12,7 @@
 mod cut;
 mod caps;
 mod detect;
+mod dispatch;
 mod h1_stream;
 mod listener;
 mod prefixed;
@@ -23,15 +24,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::header::CONTENT_TYPE;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::core::origins::Origins;
 use crate::core::{self, Core};
 use crate::metrics::Metrics;
 use crate::presence::Presence;
@@ -53,6 +52,8 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
+        // Before the database: a typo in the list fails start-up at once.
+        let origins = Origins::parse(&config.allowed_origins)?;
         // Through core's error, so a bad `databaseUrl` reads as it always has.
         let metrics = Arc::new(Metrics::new());
         let store = crate::store::connect_with(&config.database_url, metrics.clone())
@@ -87,13 +88,7 @@ impl Application {
         };
         let rest = crate::gateway::router(state.clone());
         let grpc = crate::grpc::router(state.clone()).await?;
-        // gRPC is told apart by its content type, so each side keeps its own fallback:
-        // REST answers unknown paths with a JSON 404, gRPC with UNIMPLEMENTED.
-        let app = axum::Router::new()
-            .fallback_service(tower::service_fn(move |req: Request| {
-                let target = if is_grpc(&req) { grpc.clone() } else { rest.clone() };
-                target.oneshot(req)
-            }))
+        let app = dispatch::app(rest, grpc, origins)
             // Outermost, so the id and its span cover both sides and the SSE fast path.
             .layer(axum::middleware::from_fn(request_id::request_id));
         let listener = listener::GuardedListener {
@@ -190,9 +185,3 @@ fn retention(config: &Config) -> core::Retention {
     }
 }
 
-fn is_grpc(req: &Request) -> bool {
-    req.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
-}
