@@ -1,6 +1,8 @@
 //! Server configuration: command-line flags, each with an environment variable.
 
 /// `boardcast serve` options.
+// Each bool is an independent on/off flag of the command line, not a state.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug, clap::Args)]
 pub struct Config {
     /// Address for every protocol (REST, SSE, WebSocket, gRPC): one port.

@@ -9,8 +9,8 @@
 //! (bytes the detector read, put back in front for hyper), `cut` (request bodies the
 //! drain does not wait for), `request_id` (every request's id, echoed and logged).
 
-mod cut;
 mod caps;
+mod cut;
 mod detect;
 mod dispatch;
 mod h1_stream;
@@ -71,8 +71,11 @@ impl Application {
             streams_per_user: config.rate_streams_per_user,
             streams_per_ip: config.rate_streams_per_ip,
         };
-        let core = Arc::new(Core::new(store, bus, config.max_streams_per_user, metrics.clone()).with_rates(rates)
-            .with_retention(retention(&config)));
+        let core = Arc::new(
+            Core::new(store, bus, config.max_streams_per_user, metrics.clone())
+                .with_rates(rates)
+                .with_retention(retention(&config)),
+        );
         let auth = Auth::new(core.clone(), guests);
         if config.demo && guests {
             auth.mint_dev_sessions().await?;
@@ -184,4 +187,3 @@ fn retention(config: &Config) -> core::Retention {
         sweep: Duration::from_millis(config.retention_interval_ms.max(1)),
     }
 }
-

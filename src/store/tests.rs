@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::postgres::scratch::test_database;
-use super::{
-    CredentialKind, IdempotentRecord, LogBounds, NewCredential, PgStore, SqliteStore, Store, TaskCursor, Tx,
-};
+use super::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, PgStore, SqliteStore, Store, TaskCursor, Tx};
 use crate::proto::v1::{
     Board, BoardEvent, BoardList, BoardUpdated, Label, ListPosition, Role, Task, TaskPosition, User,
     board_event::Payload,
