@@ -38,6 +38,10 @@ struct Server {
 async fn serve(db: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_boardcast"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", db])
+        // Thousands of writes a second from one user and address: this is about what
+        // survives a kill, not about the rate limits (tests/api/rates.rs).
+        .args(["--rate-mutations-per-user", "0", "--rate-mutations-per-ip", "0"])
+        .args(["--rate-streams-per-user", "0", "--rate-streams-per-ip", "0"])
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
