@@ -49,6 +49,16 @@ pub(crate) async fn start(cmd: &mut Command) -> Running {
 }
 
 impl Running {
+    /// The process and its address, its log read on in the background so a full pipe
+    /// never blocks the server's logging: for tests that need nothing else of it.
+    pub(crate) fn drain_log(self) -> (Child, String) {
+        let Running {
+            child, mut lines, addr, ..
+        } = self;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        (child, addr)
+    }
+
     /// Signs in over REST.
     async fn login(&self, user: &str, password: &str) -> reqwest::Response {
         reqwest::Client::new()

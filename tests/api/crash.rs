@@ -8,7 +8,6 @@
 //! and receives exactly the rest. The same on PostgreSQL when a server answers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +16,7 @@ use boardcast::proto::v1::board_service_client::BoardServiceClient;
 use boardcast::proto::v1::{ChangesResponse, CreateTaskRequest, GetBoardResponse, SubscribeRequest};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+
 use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -36,38 +35,14 @@ struct Server {
 }
 
 async fn serve(db: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_boardcast"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", db])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_boardcast"));
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", db])
         // Thousands of writes a second from one user and address: this is about what
         // survives a kill, not about the rate limits (tests/api/rates.rs).
         .args(["--rate-mutations-per-user", "0", "--rate-mutations-per-ip", "0"])
-        .args(["--rate-streams-per-user", "0", "--rate-streams-per-ip", "0"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut addr = None;
-    loop {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("start-up within 20 s")
-            .unwrap()
-            .expect("start-up lines");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            addr = rest.split_whitespace().next().map(str::to_owned);
-        }
-        if line.contains("accounts: ") {
-            break;
-        }
-    }
-    // Keep the pipe drained so the server never blocks on its log.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server {
-        child,
-        addr: addr.expect("a listening line"),
-    }
+        .args(["--rate-streams-per-user", "0", "--rate-streams-per-ip", "0"]);
+    let (child, addr) = crate::cli::start(&mut cmd).await.drain_log();
+    Server { child, addr }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

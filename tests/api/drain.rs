@@ -5,14 +5,13 @@
 //! once); a write made during the drain is kept; a client holding an unfinished
 //! request does not hold the process; and the process exits 0 within the timeout.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use boardcast::proto::v1::SubscribeRequest;
 use boardcast::proto::v1::board_service_client::BoardServiceClient;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
@@ -27,42 +26,18 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_boardcast"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--demo",
-                "--database-url",
-                database_url,
-            ])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut addr = None;
-        loop {
-            let line = timeout(Duration::from_secs(20), lines.next_line())
-                .await
-                .expect("start-up within 20 s")
-                .unwrap()
-                .expect("server printed its start-up lines");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                addr = rest.split_whitespace().next().map(str::to_owned);
-            }
-            if line.contains("accounts: ") {
-                break;
-            }
-        }
-        // Keep reading, so a full pipe never blocks the server's logging.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server {
-            child,
-            addr: addr.expect("a listening line"),
-        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_boardcast"));
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--database-url",
+            database_url,
+        ])
+        .args(extra);
+        let (child, addr) = crate::cli::start(&mut cmd).await.drain_log();
+        Server { child, addr }
     }
 
     fn url(&self, path: &str) -> String {
