@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::core::Core;
+use crate::core::origins::Origins;
 use crate::metrics::Metrics;
 use crate::presence::Presence;
 
@@ -21,6 +22,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// This server's metrics (`GET /metrics`); core, the store and presence hold it too.
     pub metrics: Arc<Metrics>,
+    /// `--allowed-origins`, read once: CORS, and which other sites' pages may make
+    /// cookie-signed changes.
+    pub origins: Origins,
 }
 
 impl AppState {

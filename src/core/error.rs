@@ -45,6 +45,12 @@ pub enum Error {
     /// A browser page from another site tried to open a WebSocket.
     #[error("origin `{origin}` is not allowed")]
     OriginNotAllowed { origin: String },
+    /// A change signed in by the session cookie, sent by a page of another site
+    /// (cross-site request forgery). Bearer tokens are not affected.
+    #[error(
+        "{method} signed in by the session cookie is refused from {from}, another site: send `Authorization: Bearer <token>` for cross-site calls"
+    )]
+    CrossSiteRequest { method: String, from: String },
     #[error("too many open streams: at most {limit} per user")]
     TooManyStreams { limit: usize },
     #[error("{0}")]
@@ -100,6 +106,7 @@ impl Error {
             Error::PreconditionFailed { .. } => "precondition_failed",
             Error::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             Error::OriginNotAllowed { .. } => "origin_not_allowed",
+            Error::CrossSiteRequest { .. } => "cross_site_request",
             Error::TooManyStreams { .. } => "too_many_streams",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::PayloadTooLarge { .. } => "payload_too_large",

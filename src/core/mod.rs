@@ -24,6 +24,7 @@ pub mod accounts;
 mod activity;
 mod board_admin;
 mod boards;
+pub mod csrf;
 pub mod error;
 mod feed;
 mod idempotency;

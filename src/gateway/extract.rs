@@ -1,21 +1,24 @@
 //! Request parts the REST handlers need, each failing with the core error that names
-//! what was wrong: the caller's identity, a JSON body, `If-Match`, `Idempotency-Key`.
+//! what was wrong: the caller's identity (and, signed in by the cookie, that a change
+//! comes from this site), a JSON body, `If-Match`, `Idempotency-Key`.
 
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderMap, header, request::Parts};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::auth::{self, TOKEN_COOKIE};
 use crate::core::lifecycle::ShuttingDown;
-use crate::core::{Actor, Error};
+use crate::core::{Actor, Error, csrf};
 use crate::limits::MAX_BODY_BYTES;
 
 /// The caller, from `Authorization: Bearer`, else `?token=`, else the token cookie,
-/// else the guest when guests are allowed.
+/// else the guest when guests are allowed. A change signed in by the cookie must come
+/// from this server's own pages (or an allowed origin): `core::csrf` decides.
 impl<S> FromRequestParts<S> for Actor
 where
     AppState: FromRef<S>,
@@ -25,8 +28,24 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let state = AppState::from_ref(state);
-        let token = token(parts)?;
+        let carried = carried(parts)?;
+        if let Some((_, Carrier::Cookie)) = carried {
+            csrf::check(parts.method.as_str(), provenance(parts), &state.origins)?;
+        }
+        let token = carried.map(|(token, _)| token);
         state.auth.actor(token.as_deref(), client_ip(&state, parts)).await
+    }
+}
+
+/// Where the request says it comes from, for `core::csrf`.
+fn provenance(parts: &Parts) -> csrf::Provenance<'_> {
+    let text = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    csrf::Provenance {
+        origin: text(header::ORIGIN),
+        fetch_site: text(HeaderName::from_static("sec-fetch-site")),
+        referer: text(header::REFERER),
+        // HTTP/1.1 names the host in `Host`, HTTP/2 in `:authority` (the URI's).
+        host: text(header::HOST).or_else(|| parts.uri.authority().map(Authority::as_str)),
     }
 }
 
@@ -38,22 +57,34 @@ pub fn client_ip(state: &AppState, parts: &Parts) -> Option<IpAddr> {
     state.client_ip(peer, forwarded)
 }
 
+/// How a request carried its token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Carrier {
+    Bearer,
+    Query,
+    /// Sent by the browser on its own, whichever page made the request.
+    Cookie,
+}
+
 /// The token a request carries, from the first of: `Authorization: Bearer`, `?token=`,
 /// the token cookie.
 pub fn token(parts: &Parts) -> Result<Option<String>, Error> {
+    Ok(carried(parts)?.map(|(token, _)| token))
+}
+
+fn carried(parts: &Parts) -> Result<Option<(String, Carrier)>, Error> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()
             .map_err(|_| Error::Unauthenticated("Authorization header is not valid text".into()))?;
-        return Ok(Some(auth::bearer(value)?.to_owned()));
+        return Ok(Some((auth::bearer(value)?.to_owned(), Carrier::Bearer)));
     }
-    if let Some(query) = parts.uri.query() {
-        let token = form_urlencoded_value(query, "token");
-        if token.is_some() {
-            return Ok(token);
-        }
+    if let Some(query) = parts.uri.query()
+        && let Some(token) = form_urlencoded_value(query, "token")
+    {
+        return Ok(Some((token, Carrier::Query)));
     }
-    Ok(cookie(&parts.headers, TOKEN_COOKIE))
+    Ok(cookie(&parts.headers, TOKEN_COOKIE).map(|token| (token, Carrier::Cookie)))
 }
 
 fn form_urlencoded_value(query: &str, name: &str) -> Option<String> {

@@ -7,6 +7,7 @@
 mod account;
 mod boards;
 mod extract;
+mod headers;
 mod health;
 mod labels;
 mod live;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(headers::secure))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             observe::observe,

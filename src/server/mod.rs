@@ -88,6 +88,7 @@ impl Application {
             presence,
             config: Arc::new(config),
             metrics,
+            origins: origins.clone(),
         };
         let rest = crate::gateway::router(state.clone());
         let grpc = crate::grpc::router(state.clone()).await?;

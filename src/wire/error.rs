@@ -25,7 +25,9 @@ pub fn http_status(err: &Error) -> StatusCode {
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } | Error::CrossSiteRequest { .. } => {
+            StatusCode::FORBIDDEN
+        }
         Error::VersionConflict { .. } | Error::Conflict(_) | Error::AlreadyExists(_) => StatusCode::CONFLICT,
         Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
         Error::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -81,7 +83,9 @@ pub fn grpc_code(err: &Error) -> Code {
         Error::NotFound { .. } => Code::NotFound,
         Error::MethodNotAllowed { .. } => Code::Unimplemented,
         Error::Unauthenticated(_) => Code::Unauthenticated,
-        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } => Code::PermissionDenied,
+        Error::PermissionDenied { .. } | Error::OriginNotAllowed { .. } | Error::CrossSiteRequest { .. } => {
+            Code::PermissionDenied
+        }
         Error::VersionConflict { .. } => Code::Aborted,
         Error::AlreadyExists(_) => Code::AlreadyExists,
         Error::Conflict(_) | Error::PreconditionFailed { .. } => Code::FailedPrecondition,
@@ -173,6 +177,10 @@ mod tests {
             },
             Error::IdempotencyKeyReused { key: "k".into() },
             Error::OriginNotAllowed { origin: "o".into() },
+            Error::CrossSiteRequest {
+                method: "POST".into(),
+                from: "origin `o`".into(),
+            },
             Error::TooManyStreams { limit: 8 },
             Error::UnsupportedMediaType("json only".into()),
             Error::PayloadTooLarge { limit: 1 },
@@ -204,6 +212,7 @@ mod tests {
                 (409, Code::Aborted),
                 (412, Code::FailedPrecondition),
                 (422, Code::InvalidArgument),
+                (403, Code::PermissionDenied),
                 (403, Code::PermissionDenied),
                 (429, Code::ResourceExhausted),
                 (415, Code::InvalidArgument),

@@ -12,6 +12,7 @@ mod activity;
 mod auth;
 mod board_grpc;
 mod boards;
+mod browser;
 mod cli;
 mod client;
 mod concurrency;
