@@ -6,8 +6,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Largest WebSocket frame or message a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// Room messages waiting for a slow WebSocket before it is closed (1013).
+/// Room messages (presence, typing, cursors) waiting for a slow WebSocket. They are
+/// ephemeral: past this many, new ones are dropped for that connection, never the
+/// connection, and its viewer list is sent again whole once it has room.
 pub const WS_MAILBOX_FRAMES: usize = 256;
+
+/// How often a room's joins and leaves go out: each room's changes within one
+/// interval make at most one presence message per member.
+pub const PRESENCE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Changes of one interval a member hears one by one (`user_joined`, `user_left`);
+/// past this many it gets one `presence` message with the room's viewers instead.
+pub const PRESENCE_CHANGES_ONE_BY_ONE: usize = 8;
+
+/// Viewers a `presence` message lists; its `viewerCount` counts them all, so a very
+/// large room sends the first of them and a number rather than every name. A room
+/// with more viewers than this is told of changes by such lists only.
+pub const PRESENCE_VIEWERS_LISTED: usize = 20;
 
 /// Cursor updates forwarded per user and board: at most one per this interval (20/s).
 pub const WS_CURSOR_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);

@@ -22,7 +22,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("core", &["bus", "metrics", "narrate", "proto", "store", "time"]),
     ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
-    ("presence", &["metrics", "proto", "store", "wire"]),
+    ("presence", &["limits", "metrics", "proto", "store", "wire"]),
     ("app", &["auth", "config", "core", "metrics", "presence"]),
     (
         "gateway",

@@ -74,7 +74,7 @@ fn kind_of(frame: &Bytes) -> String {
 fn join(p: &Presence, conn: ConnId, user: &str) -> (Vec<String>, Ear) {
     let (mailbox, inbox) = Mailbox::new(64);
     let seen = p.join("board", conn, &viewer(user), mailbox);
-    let ids = seen.into_iter().map(|v| v.user_id).collect();
+    let ids = seen.viewers.into_iter().map(|v| v.user_id).collect();
     (
         ids,
         Ear {
@@ -203,10 +203,11 @@ async fn a_dead_instance_leaves_by_its_lease_and_a_lost_lease_is_written_again()
     }
     until("a sees bob again", || instances_with(&a, "bob") == 1).await;
     // Whether a's reconciliation ran in the gap decides if erin saw bob go and come
-    // back; either way she ends up seeing him, and hears nothing else.
+    // back (within one presence interval the two coalesce into the latest, a join);
+    // either way she ends up seeing him, and hears nothing else.
     let heard = erin.rest(QUIET).await;
     assert!(
-        heard.is_empty() || heard == ["user_left bob", "user_joined bob"],
+        heard.is_empty() || heard == ["user_joined bob"] || heard == ["user_left bob", "user_joined bob"],
         "{heard:?}"
     );
 }

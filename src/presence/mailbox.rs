@@ -1,9 +1,8 @@
-//! A connection's bounded mailbox for room messages. A member whose mailbox is full is
-//! marked overflowed and its connection closes itself (1013) instead of slowing the
-//! room down.
+//! A connection's bounded mailbox for room messages. Room messages are ephemeral: one
+//! that does not fit is dropped for that member (the room never waits for it, and it
+//! is never cut off for it); `presence` knows, and sends its viewer list again.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -22,8 +21,6 @@ struct Shared {
     queue: Mutex<VecDeque<Bytes>>,
     capacity: usize,
     notify: Notify,
-    /// Set when a message did not fit: the connection is too slow and closes itself.
-    overflowed: AtomicBool,
 }
 
 impl Mailbox {
@@ -32,24 +29,20 @@ impl Mailbox {
             queue: Mutex::new(VecDeque::new()),
             capacity: capacity.max(1),
             notify: Notify::new(),
-            overflowed: AtomicBool::new(false),
         });
         (Mailbox(shared.clone()), Inbox(shared))
     }
 
-    pub fn overflowed(&self) -> bool {
-        self.0.overflowed.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn deliver(&self, frame: &Bytes) {
+    /// Queues a message; false when the mailbox is full and it was dropped.
+    pub(super) fn deliver(&self, frame: &Bytes) -> bool {
         let mut queue = self.0.queue.lock().expect("mailbox lock");
         if queue.len() >= self.0.capacity {
-            self.0.overflowed.store(true, Ordering::Relaxed);
-            return;
+            return false;
         }
         queue.push_back(frame.clone());
         drop(queue);
         self.0.notify.notify_one();
+        true
     }
 }
 

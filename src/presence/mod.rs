@@ -2,6 +2,15 @@
 //! (one viewer per user, however many tabs and instances), and delivery of room-wide
 //! ephemeral messages (joins, leaves, typing, cursors) to every other member.
 //!
+//! Joins and leaves are not sent as they happen: a room keeps the latest change per
+//! user and [`Presence::flush`] sends them every [`PRESENCE_INTERVAL`], one by one
+//! when a member has a few to hear, else as one `presence` message listing the room
+//! (the first [`PRESENCE_VIEWERS_LISTED`] viewers and the count). So N people joining
+//! a room cost each member a bounded number of messages per interval rather than N,
+//! and the N²/2 storm of a large room joining at once never forms. Room messages are
+//! droppable: a member whose mailbox is full misses them (never its connection) and
+//! hears the whole list again once it has room. Board events never go through here.
+//!
 //! A message is serialized once (by `crate::wire::ws`) and its bytes shared by every
 //! member's bounded [`Mailbox`]. With a cluster (PostgreSQL), each room also knows the
 //! viewers other instances have (`remote`), so `user_joined`/`user_left` go out once per
@@ -18,14 +27,16 @@ mod link;
 mod mailbox;
 mod remote;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
+use tokio::time::MissedTickBehavior;
 
+use crate::limits::{PRESENCE_CHANGES_ONE_BY_ONE, PRESENCE_INTERVAL, PRESENCE_VIEWERS_LISTED};
 use crate::metrics::Metrics;
-use crate::proto::v1::{UserJoined, UserLeft, Viewer, server_message::Message};
+use crate::proto::v1::{Presence as ViewerList, UserJoined, UserLeft, Viewer, server_message::Message};
 use crate::store::cluster::{Cluster, RoomKind};
 use crate::wire::ws::frame;
 
@@ -37,15 +48,38 @@ pub type ConnId = u64;
 struct Member {
     viewer: Viewer,
     mailbox: Mailbox,
+    /// The room's [`Room::changes`] when this member joined: the list it was given
+    /// then has every change up to that one, so it hears only later ones.
+    since: u64,
+    /// A presence message did not fit in its mailbox: its list is sent whole next.
+    resync: bool,
+}
+
+/// A join or leave not sent yet: the user's latest, numbered by [`Room::changes`].
+struct Pending {
+    at: u64,
+    change: Change,
+}
+
+enum Change {
+    Joined(Viewer),
+    Left { name: String },
 }
 
 /// A board's room: this instance's connections, and the users other instances have.
 #[derive(Default)]
 struct Room {
     members: HashMap<ConnId, Member>,
+    /// user id → the viewer and how many of `members` are the user's (a large room's
+    /// joins, leaves and lists would otherwise scan every member).
+    local: HashMap<String, (Viewer, usize)>,
     /// user id → the viewer and the other instances that have the user here. Always
     /// empty without a cluster.
     remote: HashMap<String, remote::Remote>,
+    /// user id → the user's latest join or leave since the last flush.
+    pending: HashMap<String, Pending>,
+    /// Joins and leaves recorded so far (numbers them).
+    changes: u64,
 }
 
 impl Room {
@@ -55,7 +89,53 @@ impl Room {
 
     /// Whether the user is seen here, on this instance or another.
     fn sees(&self, user_id: &str) -> bool {
-        has_local(&self.members, user_id) || self.remote.contains_key(user_id)
+        self.has_local(user_id) || self.remote.contains_key(user_id)
+    }
+
+    /// Whether the user has a connection here on this instance.
+    fn has_local(&self, user_id: &str) -> bool {
+        self.local.contains_key(user_id)
+    }
+
+    fn add_member(&mut self, conn: ConnId, member: Member) {
+        let user_id = member.viewer.user_id.clone();
+        let viewer = member.viewer.clone();
+        if self.members.insert(conn, member).is_none() {
+            self.local.entry(user_id).or_insert((viewer, 0)).1 += 1;
+        }
+    }
+
+    fn remove_member(&mut self, conn: ConnId) -> Option<Member> {
+        let member = self.members.remove(&conn)?;
+        if let Some((_, count)) = self.local.get_mut(&member.viewer.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.local.remove(&member.viewer.user_id);
+            }
+        }
+        Some(member)
+    }
+
+    /// How many users view the room, here or elsewhere.
+    fn viewer_count(&self) -> usize {
+        self.local.len() + self.remote.keys().filter(|u| !self.local.contains_key(*u)).count()
+    }
+}
+
+/// Records that a user came or went; the room's members hear it at the next flush.
+/// A later change of the same user replaces an unsent one (a member told only the
+/// latest ends with the same list).
+fn announce(dirty: &mut HashSet<String>, board_id: &str, room: &mut Room, user_id: &str, change: Change) {
+    room.changes += 1;
+    room.pending.insert(
+        user_id.to_owned(),
+        Pending {
+            at: room.changes,
+            change,
+        },
+    );
+    if !dirty.contains(board_id) {
+        dirty.insert(board_id.to_owned());
     }
 }
 
@@ -72,6 +152,8 @@ struct State {
     /// With a cluster: boards that just got their first local member, whose remote
     /// viewers are read now rather than at the next reconciliation.
     refresh: Vec<String>,
+    /// Rooms with changes to send or members to send the whole list to.
+    dirty: HashSet<String>,
 }
 
 #[derive(Default)]
@@ -100,12 +182,15 @@ pub fn color_of(user_id: &str) -> String {
 impl Presence {
     /// Rooms shared with the other instances of `cluster` (its task starts now, so
     /// this runs inside a Tokio runtime), or local rooms only with `None`.
+    /// The flushing task starts now too, and ends when the rooms are dropped.
     pub fn new(cluster: Option<Arc<dyn Cluster>>, metrics: Arc<Metrics>) -> Arc<Self> {
         let Some(cluster) = cluster else {
-            return Arc::new(Presence {
+            let presence = Arc::new(Presence {
                 metrics,
                 ..Presence::default()
             });
+            start_flushing(Arc::downgrade(&presence));
+            return presence;
         };
         let presence = Arc::new(Presence {
             link: Some(link::Link::new(cluster)),
@@ -113,6 +198,7 @@ impl Presence {
             ..Presence::default()
         });
         link::start(&presence);
+        start_flushing(Arc::downgrade(&presence));
         presence
     }
 
@@ -133,25 +219,34 @@ impl Presence {
     }
 
     /// Adds a connection to a board's room and returns the room's viewers, on every
-    /// instance. The other members hear `user_joined` when the user was seen nowhere.
-    pub fn join(&self, board_id: &str, conn: ConnId, viewer: &Viewer, mailbox: Mailbox) -> Vec<Viewer> {
+    /// instance. The other members hear the user join (at the next flush) when the
+    /// user was seen nowhere.
+    pub fn join(&self, board_id: &str, conn: ConnId, viewer: &Viewer, mailbox: Mailbox) -> ViewerList {
         let mut state = self.lock();
-        let State { rooms, outbox, refresh } = &mut *state;
+        let State {
+            rooms,
+            outbox,
+            refresh,
+            dirty,
+        } = &mut *state;
         let room = rooms.entry(board_id.to_owned()).or_default();
         let first_here = room.members.is_empty();
-        let first = !has_local(&room.members, &viewer.user_id);
+        let first = !room.has_local(&viewer.user_id);
         let seen = !first || room.remote.contains_key(&viewer.user_id);
-        let previous = room.members.insert(
+        let again = room.members.contains_key(&conn);
+        room.add_member(
             conn,
             Member {
                 viewer: viewer.clone(),
                 mailbox,
+                since: room.changes,
+                resync: false,
             },
         );
         let mut tell = false;
-        if first && previous.is_none() {
+        if first && !again {
             if !seen {
-                send_all(&room.members, Some(&viewer.user_id), &joined(board_id, viewer));
+                announce(dirty, board_id, room, &viewer.user_id, Change::Joined(viewer.clone()));
             }
             // The cluster hears of the user's first local connection whatever the
             // other instances have: its row is this instance's.
@@ -163,7 +258,7 @@ impl Presence {
                 tell = true;
             }
         }
-        let out = viewers(room);
+        let out = listing(board_id, room);
         self.metrics.presence_rooms(state.rooms.len());
         drop(state);
         if tell {
@@ -173,22 +268,25 @@ impl Presence {
     }
 
     /// Removes a connection from a room; when it was the user's last there and no
-    /// other instance has the user, the others hear `user_left`. Returns whether the
-    /// connection was in the room.
+    /// other instance has the user, the others hear the user leave (at the next
+    /// flush). Returns whether the connection was in the room.
     pub fn leave(&self, board_id: &str, conn: ConnId) -> bool {
         let mut state = self.lock();
-        let State { rooms, outbox, .. } = &mut *state;
+        let State {
+            rooms, outbox, dirty, ..
+        } = &mut *state;
         let Some(room) = rooms.get_mut(board_id) else {
             return false;
         };
-        let Some(member) = room.members.remove(&conn) else {
+        let Some(member) = room.remove_member(conn) else {
             return false;
         };
         let user = &member.viewer;
         let mut tell = false;
-        if !has_local(&room.members, &user.user_id) {
+        if !room.has_local(&user.user_id) {
             if !room.remote.contains_key(&user.user_id) {
-                send_all(&room.members, None, &left(board_id, &user.user_id, &user.name));
+                let name = user.name.clone();
+                announce(dirty, board_id, room, &user.user_id, Change::Left { name });
             }
             if self.link.is_some() {
                 outbox.insert((board_id.to_owned(), user.user_id.clone()), None);
@@ -225,6 +323,24 @@ impl Presence {
         }
     }
 
+    /// Sends every room's unsent joins and leaves to its members, and the whole list
+    /// to members that missed some. Runs every [`PRESENCE_INTERVAL`].
+    pub fn flush(&self) {
+        let mut state = self.lock();
+        let State { rooms, dirty, .. } = &mut *state;
+        if dirty.is_empty() {
+            return;
+        }
+        let mut again = Vec::new();
+        for board_id in std::mem::take(dirty) {
+            let Some(room) = rooms.get_mut(&board_id) else { continue };
+            if flush_room(&board_id, room) {
+                again.push(board_id);
+            }
+        }
+        dirty.extend(again);
+    }
+
     fn wake_link(&self) {
         if let Some(link) = &self.link {
             link.wake();
@@ -232,8 +348,73 @@ impl Presence {
     }
 }
 
-fn has_local(members: &HashMap<ConnId, Member>, user_id: &str) -> bool {
-    members.values().any(|m| m.viewer.user_id == user_id)
+/// Flushes every [`PRESENCE_INTERVAL`] while the rooms exist.
+fn start_flushing(presence: Weak<Presence>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PRESENCE_INTERVAL);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(presence) = presence.upgrade() else { return };
+            presence.flush();
+        }
+    });
+}
+
+/// Sends a room's pending changes: to each member those after its `since`, one by one
+/// up to [`PRESENCE_CHANGES_ONE_BY_ONE`], else the room's list. Returns whether some
+/// member's mailbox was full (it gets the list at the next flush).
+fn flush_room(board_id: &str, room: &mut Room) -> bool {
+    let changes: Vec<(u64, Option<&str>, Bytes)> = room
+        .pending
+        .iter()
+        .map(|(user_id, p)| {
+            let (joiner, bytes) = match &p.change {
+                Change::Joined(viewer) => (Some(user_id.as_str()), joined(board_id, viewer)),
+                Change::Left { name } => (None, left(board_id, user_id, name)),
+            };
+            (p.at, joiner, bytes)
+        })
+        .collect();
+    // A room too large to list whole is told by lists (and counts) only: a client
+    // could not keep an exact list from single joins and leaves past the listed ones.
+    let large = room.viewer_count() > PRESENCE_VIEWERS_LISTED;
+    let whole = (large || changes.len() > PRESENCE_CHANGES_ONE_BY_ONE || room.members.values().any(|m| m.resync))
+        .then(|| frame(Message::Presence(listing(board_id, room))));
+    let mut missed = false;
+    for member in room.members.values_mut() {
+        // Never told of its own user's arrival.
+        let own = Some(member.viewer.user_id.as_str());
+        let since = member.since;
+        let is_news = |(at, joiner, _): &&(u64, Option<&str>, Bytes)| *at > since && *joiner != own;
+        let count = changes.iter().filter(is_news).count();
+        if count == 0 && !member.resync {
+            continue;
+        }
+        let delivered = match &whole {
+            Some(list) if member.resync || large || count > PRESENCE_CHANGES_ONE_BY_ONE => member.mailbox.deliver(list),
+            _ => changes
+                .iter()
+                .filter(is_news)
+                .all(|(_, _, bytes)| member.mailbox.deliver(bytes)),
+        };
+        member.resync = !delivered;
+        missed |= !delivered;
+    }
+    drop(changes);
+    room.pending.clear();
+    missed
+}
+
+/// The room's viewers as a joining or resyncing member gets them: the first
+/// [`PRESENCE_VIEWERS_LISTED`] in user id order, and how many there are.
+fn listing(board_id: &str, room: &Room) -> ViewerList {
+    let all = sorted_viewers(room);
+    ViewerList {
+        board_id: board_id.to_owned(),
+        viewer_count: u32::try_from(all.len()).unwrap_or(u32::MAX),
+        viewers: all.into_iter().take(PRESENCE_VIEWERS_LISTED).cloned().collect(),
+    }
 }
 
 fn joined(board_id: &str, viewer: &Viewer) -> Bytes {
@@ -254,20 +435,20 @@ fn left(board_id: &str, user_id: &str, name: &str) -> Bytes {
 }
 
 /// One entry per user (local or remote), in user id order.
+#[cfg(test)]
 fn viewers(room: &Room) -> Vec<Viewer> {
-    let mut out: Vec<Viewer> = Vec::new();
-    for member in room.members.values() {
-        if !out.iter().any(|v| v.user_id == member.viewer.user_id) {
-            out.push(member.viewer.clone());
-        }
-    }
-    for (user_id, remote) in &room.remote {
-        if !has_local(&room.members, user_id) {
-            out.push(remote.viewer.clone());
-        }
-    }
-    out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    out
+    sorted_viewers(room).into_iter().cloned().collect()
+}
+
+/// Every viewer of the room, local or remote, once each, in user id order.
+fn sorted_viewers(room: &Room) -> Vec<&Viewer> {
+    let local = room.local.values().map(|(viewer, _)| viewer);
+    let remote = (room.remote.iter())
+        .filter(|(user_id, _)| !room.has_local(user_id))
+        .map(|(_, remote)| &remote.viewer);
+    let mut all: Vec<&Viewer> = local.chain(remote).collect();
+    all.sort_unstable_by(|a, b| a.user_id.cmp(&b.user_id));
+    all
 }
 
 fn send_all(members: &HashMap<ConnId, Member>, except_user: Option<&str>, frame: &Bytes) {
@@ -298,6 +479,25 @@ mod tests {
         out.pop().map(|b| String::from_utf8(b.to_vec()).unwrap())
     }
 
+    /// Everything queued for a member, as "type user" (or "presence N/M").
+    fn heard(rx: &Inbox) -> Vec<String> {
+        let mut out = Vec::new();
+        rx.try_recv_all(&mut out);
+        out.iter()
+            .map(|b| {
+                let json: serde_json::Value = serde_json::from_slice(b).unwrap();
+                match json["type"].as_str().unwrap() {
+                    "presence" => format!(
+                        "presence {}/{}",
+                        json["viewers"].as_array().unwrap().len(),
+                        json["viewerCount"]
+                    ),
+                    kind => format!("{kind} {}", json["userId"].as_str().unwrap()),
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn presence_is_per_user_and_leaves_with_the_last_connection() {
         let p = Presence::default();
@@ -307,16 +507,23 @@ mod tests {
         p.join("board", 1, &viewer("alice"), a1);
         let seen = p.join("board", 2, &viewer("bob"), b);
         assert_eq!(
-            seen.iter().map(|v| v.user_id.as_str()).collect::<Vec<_>>(),
+            seen.viewers.iter().map(|v| v.user_id.as_str()).collect::<Vec<_>>(),
             ["alice", "bob"]
         );
+        assert_eq!(seen.viewer_count, 2);
+        assert_eq!(text(&mut a1_rx), None, "joins go out at the flush");
+        p.flush();
         assert!(text(&mut a1_rx).unwrap().contains("\"user_joined\""));
+        assert_eq!(text(&mut b_rx), None, "bob's list had alice already");
         // alice's second tab: no second user_joined, still two viewers.
-        assert_eq!(p.join("board", 3, &viewer("alice"), a2).len(), 2);
+        assert_eq!(p.join("board", 3, &viewer("alice"), a2).viewers.len(), 2);
+        p.flush();
         assert_eq!(text(&mut b_rx), None);
         p.leave("board", 1);
+        p.flush();
         assert_eq!(text(&mut b_rx), None, "alice still has a tab open");
         p.leave("board", 3);
+        p.flush();
         assert!(text(&mut b_rx).unwrap().contains("\"user_left\""));
         assert_eq!(viewers(&p.lock().rooms["board"]).len(), 1);
         assert_eq!(text(&mut a2_rx), None);
@@ -324,15 +531,73 @@ mod tests {
     }
 
     #[test]
-    fn a_full_mailbox_marks_its_owner_overflowed() {
+    fn a_member_hears_only_changes_after_its_list_and_only_the_latest_per_user() {
         let p = Presence::default();
-        let (slow, _rx) = Mailbox::new(1);
-        p.join("board", 1, &viewer("slow"), slow.clone());
-        let (_fast, _fast_rx) = Mailbox::new(8);
+        let (bob, b_rx) = Mailbox::new(8);
+        p.join("board", 1, &viewer("bob"), bob);
+        // Within one interval: carol comes and goes, dave comes, then erin joins and
+        // gets a list that already has dave.
+        let (carol, _c_rx) = Mailbox::new(8);
+        p.join("board", 2, &viewer("carol"), carol);
+        p.leave("board", 2);
+        let (dave, _d_rx) = Mailbox::new(8);
+        p.join("board", 3, &viewer("dave"), dave);
+        let (erin, e_rx) = Mailbox::new(8);
+        let list = p.join("board", 4, &viewer("erin"), erin);
+        assert_eq!(list.viewer_count, 3, "bob, dave, erin");
+        p.flush();
+        let mut bob_heard = heard(&b_rx);
+        bob_heard.sort();
+        assert_eq!(bob_heard, ["user_joined dave", "user_joined erin", "user_left carol"]);
+        assert_eq!(
+            heard(&e_rx),
+            Vec::<String>::new(),
+            "erin's list was newer than every change"
+        );
+        p.flush();
+        assert_eq!(heard(&b_rx), Vec::<String>::new(), "a flush sends each change once");
+    }
+
+    #[test]
+    fn many_changes_in_one_interval_are_one_list_of_the_first_viewers_and_the_count() {
+        let p = Presence::default();
+        let (b, b_rx) = Mailbox::new(8);
+        p.join("board", 1, &viewer("a-bob"), b);
+        let mut inboxes = Vec::new();
+        for n in 0..120_u64 {
+            let (m, rx) = Mailbox::new(8);
+            p.join("board", 10 + n, &viewer(&format!("guest-{n:03}")), m);
+            inboxes.push(rx);
+        }
+        p.flush();
+        assert_eq!(heard(&b_rx), ["presence 20/121"], "one message, not 120");
+        // The first joiner's list had only bob: it heard 119 joins, as one list too;
+        // the last one's list was complete.
+        assert_eq!(heard(&inboxes[0]), ["presence 20/121"]);
+        assert_eq!(heard(&inboxes[119]), Vec::<String>::new());
+        let list = p.join("board", 999, &viewer("zed"), Mailbox::new(8).0);
+        assert_eq!((list.viewers.len(), list.viewer_count), (20, 122));
+        assert_eq!(list.viewers[0].user_id, "a-bob", "the first in user id order");
+    }
+
+    #[test]
+    fn a_full_mailbox_drops_room_messages_and_gets_the_whole_list_when_it_has_room() {
+        let p = Presence::default();
+        let (slow, slow_rx) = Mailbox::new(2);
+        p.join("board", 1, &viewer("slow"), slow);
         p.broadcast("board", None, &Bytes::from_static(b"{}"));
-        assert!(!slow.overflowed());
         p.broadcast("board", None, &Bytes::from_static(b"{}"));
-        assert!(slow.overflowed());
+        let (m, _rx) = Mailbox::new(8);
+        p.join("board", 2, &viewer("late"), m);
+        // The mailbox is full: the join is dropped for slow, never slow itself.
+        p.flush();
+        let mut queued = Vec::new();
+        slow_rx.try_recv_all(&mut queued);
+        assert_eq!(queued.len(), 2, "only the two broadcasts: the join did not fit");
+        p.flush();
+        assert_eq!(heard(&slow_rx), ["presence 2/2"], "the list again, once it had room");
+        p.flush();
+        assert_eq!(heard(&slow_rx), Vec::<String>::new(), "and then nothing more");
     }
 
     #[test]

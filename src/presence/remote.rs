@@ -8,7 +8,9 @@ use std::collections::{BTreeSet, HashMap};
 use crate::proto::v1::Viewer;
 use crate::store::cluster::{RemoteViewer, RoomKind, RoomSignal};
 
-use super::{Presence, Room, ViewerKey, has_local, joined, left, send_all};
+use std::collections::HashSet;
+
+use super::{Change, Presence, Room, ViewerKey, announce, send_all};
 
 /// A user other instances have on a board.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +26,7 @@ impl Presence {
     pub(super) fn on_signal(&self, signal: RoomSignal) {
         let RoomSignal { from, board_id, kind } = signal;
         let mut state = self.lock();
+        let state = &mut *state;
         match kind {
             RoomKind::Joined(viewer) => {
                 let room = state.rooms.entry(board_id.clone()).or_default();
@@ -32,10 +35,11 @@ impl Presence {
                     viewer: viewer.clone(),
                     instances: BTreeSet::new(),
                 });
-                remote.viewer = viewer;
+                remote.viewer = viewer.clone();
                 remote.instances.insert(from);
                 if !seen {
-                    send_all(&room.members, None, &joined(&board_id, &remote.viewer));
+                    let user_id = viewer.user_id.clone();
+                    announce(&mut state.dirty, &board_id, room, &user_id, Change::Joined(viewer));
                 }
             }
             RoomKind::Left { user_id, name } => {
@@ -49,8 +53,8 @@ impl Presence {
                     return;
                 }
                 room.remote.remove(&user_id);
-                if !has_local(&room.members, &user_id) {
-                    send_all(&room.members, None, &left(&board_id, &user_id, &name));
+                if !room.has_local(&user_id) {
+                    announce(&mut state.dirty, &board_id, room, &user_id, Change::Left { name });
                 }
                 if room.is_empty() {
                     state.rooms.remove(&board_id);
@@ -88,6 +92,7 @@ impl Presence {
                 .insert(instance_id);
         }
         let mut state = self.lock();
+        let state = &mut *state;
         for board_id in boards {
             let users = fresh.remove(board_id).unwrap_or_default();
             let room = if users.is_empty() {
@@ -98,7 +103,7 @@ impl Presence {
             } else {
                 state.rooms.entry(board_id.clone()).or_default()
             };
-            replace_remote(board_id, room, users);
+            replace_remote(&mut state.dirty, board_id, room, users);
             if room.is_empty() {
                 state.rooms.remove(board_id);
             }
@@ -151,16 +156,22 @@ impl Presence {
 }
 
 /// Installs a room's new remote users; announces the differences to its members.
-fn replace_remote(board_id: &str, room: &mut Room, users: HashMap<String, Remote>) {
+fn replace_remote(dirty: &mut HashSet<String>, board_id: &str, room: &mut Room, users: HashMap<String, Remote>) {
     let old = std::mem::replace(&mut room.remote, users);
-    for (user_id, remote) in &room.remote {
-        if !old.contains_key(user_id) && !has_local(&room.members, user_id) {
-            send_all(&room.members, None, &joined(board_id, &remote.viewer));
-        }
+    let came: Vec<Viewer> = room
+        .remote
+        .iter()
+        .filter(|(user_id, _)| !old.contains_key(*user_id) && !room.has_local(user_id))
+        .map(|(_, remote)| remote.viewer.clone())
+        .collect();
+    for viewer in came {
+        let user_id = viewer.user_id.clone();
+        announce(dirty, board_id, room, &user_id, Change::Joined(viewer));
     }
     for (user_id, remote) in old {
-        if !room.remote.contains_key(&user_id) && !has_local(&room.members, &user_id) {
-            send_all(&room.members, None, &left(board_id, &user_id, &remote.viewer.name));
+        if !room.remote.contains_key(&user_id) && !room.has_local(&user_id) {
+            let name = remote.viewer.name;
+            announce(dirty, board_id, room, &user_id, Change::Left { name });
         }
     }
 }
@@ -204,7 +215,7 @@ mod tests {
 
     fn member(p: &Presence, conn: ConnId, user: &str) -> (Vec<Viewer>, Inbox) {
         let (mailbox, inbox) = Mailbox::new(8);
-        (p.join("board", conn, &viewer(user), mailbox), inbox)
+        (p.join("board", conn, &viewer(user), mailbox).viewers, inbox)
     }
 
     fn ids(viewers: &[Viewer]) -> Vec<&str> {
@@ -220,8 +231,15 @@ mod tests {
         ))
     }
 
-    /// Everything queued, as "type user", sorted (a snapshot's order is a map's).
-    fn heard(rx: &Inbox) -> Vec<String> {
+    /// The one message a flush queued for a member, if any.
+    fn told(p: &Presence, rx: &mut Inbox) -> Option<String> {
+        p.flush();
+        text(rx)
+    }
+
+    /// Everything a flush queued, as "type user", sorted (a snapshot's order is a map's).
+    fn heard(p: &Presence, rx: &Inbox) -> Vec<String> {
+        p.flush();
         let mut out = Vec::new();
         rx.try_recv_all(&mut out);
         let mut kinds: Vec<String> = out
@@ -237,18 +255,18 @@ mod tests {
         let p = Presence::default();
         let (_, mut bob) = member(&p, 1, "bob");
         p.on_signal(joined_on("a", "alice"));
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_joined alice"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_joined alice"));
         p.on_signal(joined_on("c", "alice"));
-        assert_eq!(text(&mut bob), None, "alice on a second instance: no second join");
+        assert_eq!(told(&p, &mut bob), None, "alice on a second instance: no second join");
         let (seen, _carol) = member(&p, 2, "carol");
         assert_eq!(ids(&seen), ["alice", "bob", "carol"], "one entry per user, sorted");
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_joined carol"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_joined carol"));
         p.on_signal(left_on("a", "alice"));
-        assert_eq!(text(&mut bob), None, "still on c");
+        assert_eq!(told(&p, &mut bob), None, "still on c");
         p.on_signal(left_on("c", "alice"));
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_left alice"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_left alice"));
         p.on_signal(left_on("c", "alice"));
-        assert_eq!(text(&mut bob), None, "a repeated leave is ignored");
+        assert_eq!(told(&p, &mut bob), None, "a repeated leave is ignored");
     }
 
     #[test]
@@ -257,23 +275,23 @@ mod tests {
         let (_, mut bob) = member(&p, 1, "bob");
         // alice's tab here, then one on instance a: one join.
         let (_, _alice) = member(&p, 2, "alice");
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_joined alice"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_joined alice"));
         p.on_signal(joined_on("a", "alice"));
-        assert_eq!(text(&mut bob), None);
+        assert_eq!(told(&p, &mut bob), None);
         p.leave("board", 2);
-        assert_eq!(text(&mut bob), None, "alice is still on a");
+        assert_eq!(told(&p, &mut bob), None, "alice is still on a");
         p.on_signal(left_on("a", "alice"));
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_left alice"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_left alice"));
         // The other order: remote first, then local, then remote leaves, then local.
         p.on_signal(joined_on("a", "alice"));
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_joined alice"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_joined alice"));
         let (seen, _alice) = member(&p, 3, "alice");
         assert_eq!(ids(&seen), ["alice", "bob"]);
-        assert_eq!(text(&mut bob), None, "already seen on a");
+        assert_eq!(told(&p, &mut bob), None, "already seen on a");
         p.on_signal(left_on("a", "alice"));
-        assert_eq!(text(&mut bob), None, "still here");
+        assert_eq!(told(&p, &mut bob), None, "still here");
         p.leave("board", 3);
-        assert_eq!(kind_of(text(&mut bob)).as_deref(), Some("user_left alice"));
+        assert_eq!(kind_of(told(&p, &mut bob)).as_deref(), Some("user_left alice"));
     }
 
     #[test]
@@ -281,7 +299,7 @@ mod tests {
         let p = Presence::default();
         let (_, mut bob) = member(&p, 1, "bob");
         let (_, mut alice) = member(&p, 2, "alice");
-        text(&mut bob);
+        told(&p, &mut bob);
         let frame = bytes::Bytes::from_static(b"{\"type\":\"user_typing\"}");
         p.on_signal(signal(
             "a",
@@ -290,8 +308,8 @@ mod tests {
                 frame: frame.clone(),
             },
         ));
-        assert_eq!(text(&mut bob).as_deref(), Some("{\"type\":\"user_typing\"}"));
-        assert_eq!(text(&mut alice), None, "alice's other tab typed it");
+        assert_eq!(told(&p, &mut bob).as_deref(), Some("{\"type\":\"user_typing\"}"));
+        assert_eq!(told(&p, &mut alice), None, "alice's other tab typed it");
     }
 
     #[test]
@@ -300,19 +318,19 @@ mod tests {
         let (_, bob) = member(&p, 1, "bob");
         p.on_signal(joined_on("a", "alice"));
         p.on_signal(joined_on("a", "dave"));
-        assert_eq!(heard(&bob), ["user_joined alice", "user_joined dave"]);
+        assert_eq!(heard(&p, &bob), ["user_joined alice", "user_joined dave"]);
         // A lost leave (dave), a lost join (erin), a dead instance (a, alice's), and
         // alice alive on c instead: one leave, one join.
         let boards = p.known_boards();
         assert_eq!(boards, ["board"]);
         p.reconcile(&boards, vec![remote_viewer("c", "alice"), remote_viewer("c", "erin")]);
-        assert_eq!(heard(&bob), ["user_joined erin", "user_left dave"]);
+        assert_eq!(heard(&p, &bob), ["user_joined erin", "user_left dave"]);
         let (seen, _carol) = member(&p, 2, "carol");
         assert_eq!(ids(&seen), ["alice", "bob", "carol", "erin"]);
-        assert_eq!(heard(&bob), ["user_joined carol"]);
+        assert_eq!(heard(&p, &bob), ["user_joined carol"]);
         // Everyone elsewhere gone: they leave; local users stay.
         p.reconcile(&boards, Vec::new());
-        assert_eq!(heard(&bob), ["user_left alice", "user_left erin"]);
+        assert_eq!(heard(&p, &bob), ["user_left alice", "user_left erin"]);
         assert_eq!(ids(&viewers(&p.lock().rooms["board"])), ["bob", "carol"]);
     }
 

@@ -231,15 +231,6 @@ impl Close {
         )
     }
 
-    /// The connection fell behind its room's messages.
-    pub fn room_backed_up(positions: &[BoardSeq]) -> Self {
-        let seqs = resume::format(positions);
-        Close::new(
-            1013,
-            format!("too slow: room messages backed up; last delivered seq {seqs}"),
-        )
-    }
-
     fn new(code: u16, reason: String) -> Self {
         Close { code, reason }
     }
@@ -392,14 +383,7 @@ mod tests {
             board_id: "board-1".into(),
             seq: 7,
         };
-        assert_eq!(
-            Close::lagged(std::slice::from_ref(&at)).reason,
-            "too slow: last delivered seq board-1:7"
-        );
-        assert_eq!(
-            Close::room_backed_up(&[at]).reason,
-            "too slow: room messages backed up; last delivered seq board-1:7"
-        );
+        assert_eq!(Close::lagged(&[at]).reason, "too slow: last delivered seq board-1:7");
         assert_eq!(Close::too_big().code, 1009);
         let Message::Close(Some(frame)) = Close::new(1000, "x".repeat(200)).into_message() else {
             panic!("a close frame")

@@ -30,6 +30,7 @@ mod health;
 mod helpers;
 mod hidden;
 mod labels;
+mod large_rooms;
 mod limits;
 mod lists;
 mod logs;

@@ -512,6 +512,7 @@ fn every_message_round_trips_through_json_and_protobuf() {
     let presence = Presence {
         board_id: "board-1".into(),
         viewers: vec![viewer],
+        viewer_count: 1,
     };
     let joined = UserJoined {
         board_id: "board-1".into(),

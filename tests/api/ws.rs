@@ -13,9 +13,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::{SseClient, TestApp, big_task, spawn_app, spawn_with};
 
-struct Ws(WebSocketStream<MaybeTlsStream<TcpStream>>);
+pub(crate) struct Ws(pub(crate) WebSocketStream<MaybeTlsStream<TcpStream>>);
 
-async fn connect(app: &TestApp, path: &str) -> Ws {
+pub(crate) async fn connect(app: &TestApp, path: &str) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}{}", app.addr, path))
         .await
         .expect("WebSocket connects");
@@ -40,12 +40,12 @@ async fn alice_and_bob_on_board_1(app: &TestApp) -> (Ws, Ws) {
 }
 
 impl Ws {
-    async fn send(&mut self, v: Value) {
+    pub(crate) async fn send(&mut self, v: Value) {
         self.0.send(Message::text(v.to_string())).await.unwrap();
     }
 
     /// The next JSON text frame; panics after 5 s or on close.
-    async fn recv(&mut self) -> Value {
+    pub(crate) async fn recv(&mut self) -> Value {
         self.recv_within(Duration::from_secs(5)).await
     }
 
@@ -64,7 +64,7 @@ impl Ws {
     }
 
     /// The next frame of this type, skipping others.
-    async fn recv_type(&mut self, kind: &str) -> Value {
+    pub(crate) async fn recv_type(&mut self, kind: &str) -> Value {
         loop {
             let v = self.recv().await;
             if v["type"] == kind {

@@ -254,12 +254,15 @@ export function typing(taskId) {
 }
 
 export function renderViewers() {
-  $('#viewers').replaceChildren(...[...state.viewers.values()].map(v => {
+  const avatars = [...state.viewers.values()].map(v => {
     const a = el('span', { className: 'avatar', title: v.name + (v.userId === state.user?.id ? ' (you)' : ''), textContent: v.name.slice(0, 1).toUpperCase() });
     a.dataset.userId = v.userId;
     a.style.background = v.color;
     return a;
-  }));
+  });
+  const more = state.viewerCount - state.viewers.size;
+  if (more > 0) avatars.push(el('span', { className: 'more-viewers', textContent: `+${more}`, title: `${state.viewerCount} viewers` }));
+  $('#viewers').replaceChildren(...avatars);
 }
 
 export function renderCursors() {

@@ -83,6 +83,7 @@ export function connectWs() {
   ws.onclose = e => {
     state.ws = null;
     state.viewers.clear();
+    state.viewerCount = 0;
     state.cursors.clear();
     state.typing.clear();
     renderViewers();
@@ -98,10 +99,19 @@ export function connectWs() {
 
 function onWsMessage(msg) {
   switch (msg.type) {
-    case 'presence': state.viewers = new Map(msg.viewers.map(v => [v.userId, v])); renderViewers(); break;
-    case 'user_joined': state.viewers.set(msg.userId, msg); renderViewers(); break;
+    case 'presence':
+      // The whole list (or, in a large room, its first viewers and the count).
+      state.viewers = new Map(msg.viewers.map(v => [v.userId, v]));
+      state.viewerCount = Math.max(msg.viewerCount || 0, state.viewers.size);
+      renderViewers();
+      break;
+    case 'user_joined':
+      if (!state.viewers.has(msg.userId)) state.viewerCount++;
+      state.viewers.set(msg.userId, msg);
+      renderViewers();
+      break;
     case 'user_left':
-      state.viewers.delete(msg.userId);
+      if (state.viewers.delete(msg.userId)) state.viewerCount--;
       state.cursors.delete(msg.userId);
       state.typing.delete(msg.userId);
       renderViewers();

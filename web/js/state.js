@@ -14,6 +14,7 @@ export const state = {
   seq: 0,               // the last event applied
   queue: [],            // pending mutations, oldest first
   viewers: new Map(),   // userId → viewer
+  viewerCount: 0,       // every viewer of the room; a large room lists only some
   typing: new Map(),    // userId → { name, taskId }
   cursors: new Map(),   // userId → { x, y, color, name }
   editing: null,        // id of the card being edited in place

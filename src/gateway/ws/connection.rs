@@ -26,7 +26,7 @@ use crate::core::{Actor, Error, StreamItem, Subscription};
 use crate::gateway::live;
 use crate::limits::WS_MAILBOX_FRAMES;
 use crate::presence::{ConnId, Inbox, Mailbox};
-use crate::proto::v1::{BoardSeq, Viewer, Welcome, server_message::Message as Out};
+use crate::proto::v1::{Viewer, Welcome, server_message::Message as Out};
 use crate::wire::Step;
 use crate::wire::ws::{self as frames, Close, Incoming};
 
@@ -125,9 +125,6 @@ impl Connection {
         let end = loop {
             if !out.is_empty() && send_all(&mut sink, &mut out).await.is_err() {
                 break None;
-            }
-            if self.mailbox.overflowed() {
-                break Some(Close::room_backed_up(&self.positions()));
             }
             let flow = match self.wait(&mut stream, &mut heartbeat, &mut out).await {
                 Wake::Frame(frame) => self.on_frame(frame, &mut out).await,
@@ -303,11 +300,6 @@ impl Connection {
             color: viewer.color,
             connection_id: self.id.to_string(),
         }))
-    }
-
-    /// The last seq delivered on each followed board.
-    fn positions(&self) -> Vec<BoardSeq> {
-        self.sub.as_ref().map(Subscription::positions).unwrap_or_default()
     }
 }
 

@@ -8,7 +8,7 @@ use super::connection::Connection;
 use crate::core::{Error, Result};
 use crate::limits::WS_CURSOR_INTERVAL;
 use crate::proto::v1::server_message::Message as Out;
-use crate::proto::v1::{CursorMoved, Presence, UserStoppedTyping};
+use crate::proto::v1::{CursorMoved, UserStoppedTyping};
 use crate::wire::ws::frame;
 
 impl Connection {
@@ -32,10 +32,7 @@ impl Connection {
         if !self.rooms.iter().any(|r| r == board_id) {
             self.rooms.push(board_id.to_owned());
         }
-        out.push(frame(Out::Presence(Presence {
-            board_id: board_id.to_owned(),
-            viewers,
-        })));
+        out.push(frame(Out::Presence(viewers)));
     }
 
     pub(super) fn leave_room(&mut self, board_id: &str) {
