@@ -1,5 +1,5 @@
-//! The command line: clap types for `loadgen fanout` and `loadgen writes`, and the
-//! target, transport and write-path choices they take. `bench/compare.sh` passes these
+//! The command line: clap types for `loadgen fanout`, `loadgen writes` and `loadgen
+//! soak`, and the target, transport, publish-mode and write-path choices they take. `bench/compare.sh` passes these
 //! flags by name, so they are part of the tool's interface.
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +39,19 @@ pub enum Transport {
     Mixed,
 }
 
+/// How `loadgen fanout` publishes its events.
+#[derive(Clone, Copy, PartialEq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishMode {
+    /// Over connections opened once and kept alive (`--publishers`, default 1).
+    Keepalive,
+    /// A new TCP connection for every event, closed after its answer, as curl in a
+    /// loop, a webhook or a serverless function publishes.
+    Fresh,
+    /// Several keep-alive writers at once (`--publishers`, default 8).
+    Concurrent,
+}
+
 #[derive(clap::Args)]
 pub struct Fanout {
     #[arg(long, value_enum, default_value = "boardcast")]
@@ -59,13 +72,17 @@ pub struct Fanout {
     /// database measures cross-instance delivery.
     #[arg(long)]
     pub publish_addr: Option<String>,
-    /// Keep-alive connections publishing at once (numbers from one counter).
-    #[arg(long, default_value_t = 1)]
-    pub publishers: usize,
+    #[arg(long, value_enum, default_value = "keepalive")]
+    pub publish_mode: PublishMode,
+    /// Publishers at once, taking numbers from one counter (default 1; 8 with
+    /// `--publish-mode concurrent`). With `fresh`, each opens a connection per event.
+    #[arg(long)]
+    pub publishers: Option<usize>,
     /// Approximate size of each published message in bytes.
     #[arg(long, default_value_t = 200)]
     pub size: usize,
-    /// The server's pid, for resident memory per connection.
+    /// The server's pid, for resident memory per connection and CPU time per delivery
+    /// (nginx: the worker's).
     #[arg(long)]
     pub server_pid: Option<u32>,
     /// Local addresses to spread connections over (e.g. 127.0.0.2,127.0.0.3).
@@ -77,6 +94,14 @@ pub struct Fanout {
     /// boardcast: a user token (default: the loopback guest).
     #[arg(long)]
     pub token: Option<String>,
+    /// Bystander requests per second during publish and delivery, each on a fresh
+    /// connection and timed to its full response; 0 for none.
+    #[arg(long, default_value_t = 20.0)]
+    pub bystander_hz: f64,
+    /// The bystander's request (default: `GET /boards` on boardcast, with `--token`;
+    /// the channel info `GET /pub` on nchan).
+    #[arg(long)]
+    pub bystander_path: Option<String>,
     /// How long to wait for deliveries after the last publish.
     #[arg(long, default_value_t = 30)]
     pub drain_secs: u64,
@@ -86,6 +111,18 @@ pub struct Fanout {
     /// Also print each event's latency spread over subscribers (p50/p99/max ms), to stderr.
     #[arg(long)]
     pub per_event: bool,
+}
+
+impl Fanout {
+    /// Publishers at once: `--publishers`, or the mode's default.
+    pub fn publishers(&self) -> usize {
+        let default = if self.publish_mode == PublishMode::Concurrent {
+            8
+        } else {
+            1
+        };
+        self.publishers.unwrap_or(default).max(1)
+    }
 }
 
 #[derive(clap::Args)]

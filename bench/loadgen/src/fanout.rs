@@ -1,20 +1,22 @@
 //! `loadgen fanout`, phase by phase: connect every subscriber, wait for them to idle
-//! and read the server's memory, publish the events, collect what each subscriber saw
-//! after the drain time, and report deliveries, latency, losses and memory.
+//! and read the server's memory, publish the events (on the publish side's runtime,
+//! with the bystander and the server's CPU sampled meanwhile), collect what each
+//! subscriber saw after the drain time, and report deliveries, latency, losses,
+//! memory, CPU per delivery, publish answer times and the bystander's view.
 
 use std::error::Error;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use boardcast::proto::v1::CreateTaskRequest;
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{Fanout, Target, Transport};
-use crate::http::{GrpcClient, Http};
-use crate::marks::message;
-use crate::pace::Pace;
+use crate::bystander::{Bystander, BystanderReport};
+use crate::cli::{Fanout, Transport};
+use crate::http::GrpcClient;
+use crate::proc::{CpuSampler, ServerCpu, rss_kib};
 use crate::progress::Phase;
+use crate::publish::{PublishArgs, Published, SideRuntime, publish};
 use crate::report::{FanoutReport, Latency, ms, per_sec, percentile, print};
 use crate::subscriber::{Seen, Shared, Subscriber};
 
@@ -35,31 +37,35 @@ pub async fn fanout(args: &Fanout) -> Result<(), Box<dyn Error>> {
     // Idle for a second first, so the memory read is of settled connections.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = args.server_pid.and_then(rss_kib);
-    let (publish_start, publish_secs) = publish(args).await?;
+    let side = SideRuntime::start()?;
+    let cpu = args.server_pid.map(CpuSampler::start);
+    let bystander = Bystander::start(side.handle(), args);
+    let published = side.handle().spawn(publish(PublishArgs::of(args))).await??;
     let seen = collect(done, stop, args).await;
+    // The delivery window ends with the last delivery (or now, if none arrived).
+    let window_end = seen.iter().filter_map(|s| s.last_at).max().unwrap_or_else(Instant::now);
+    let deliveries = seen.iter().map(|s| s.deliveries).sum();
+    let side_report = SideReport {
+        server_cpu: cpu.and_then(|c| c.finish(published.start, window_end, deliveries)),
+        bystander: match bystander {
+            Some(b) => Some(b.finish(window_end).await),
+            None => None,
+        },
+    };
     if args.per_event {
         print_per_event(&seen, args.events);
     }
-    let times = Times {
-        connect_secs,
-        publish_start,
-        publish_secs,
-    };
     let rss_per_conn = rss_per_conn(rss_before, rss_idle, args.subscribers);
-    let report = summarize(args, &shared, &seen, &times, rss_per_conn);
+    let report = summarize(
+        args,
+        &shared,
+        &seen,
+        connect_secs,
+        &published,
+        rss_per_conn,
+        side_report,
+    );
     print(&report, args.json)
-}
-
-/// The server's resident memory in KiB, from /proc.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// Server RSS growth per connection, in bytes.
@@ -125,89 +131,6 @@ async fn wait_settled(shared: &Shared, subscribers: usize, started: Instant) {
     phase.finish();
 }
 
-/// Publishes every event over `--publishers` keep-alive connections to the publish
-/// address (default: the subscribers' server), taking numbers from one counter, so a
-/// rate above one connection's round trip holds; returns when publishing started and
-/// how long it took.
-async fn publish(args: &Fanout) -> Result<(Instant, f64), Box<dyn Error>> {
-    let addr = args.publish_addr.clone().unwrap_or_else(|| args.addr.clone());
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let pace = Pace::new(start, args.rate);
-    let phase = Phase::start("publish", args.events);
-    let mut publishers = Vec::new();
-    for _ in 0..args.publishers.max(1) {
-        let mut http = Http::connect(&addr).await?;
-        let (next, phase) = (next.clone(), phase.clone());
-        let args = PublishArgs::of(args);
-        publishers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= args.events {
-                    return Ok::<_, String>(());
-                }
-                pace.wait(i).await;
-                let status = publish_one(&mut http, &args, message(i, args.size))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !(200..300).contains(&status) {
-                    return Err(format!("publish {i} answered {status}"));
-                }
-                phase.inc(1);
-            }
-        }));
-    }
-    for p in publishers {
-        p.await??;
-    }
-    phase.finish();
-    Ok((start, start.elapsed().as_secs_f64()))
-}
-
-/// What a publisher needs of the arguments (owned, for its task).
-struct PublishArgs {
-    target: Target,
-    token: Option<String>,
-    events: usize,
-    size: usize,
-}
-
-impl PublishArgs {
-    fn of(args: &Fanout) -> Self {
-        PublishArgs {
-            target: args.target,
-            token: args.token.clone(),
-            events: args.events,
-            size: args.size,
-        }
-    }
-}
-
-/// One event: a task created on boardcast (the mark in its title), a message on nchan.
-async fn publish_one(http: &mut Http, args: &PublishArgs, msg: String) -> Result<u16, Box<dyn Error>> {
-    let status = match args.target {
-        Target::Boardcast => {
-            let body = serde_json::to_string(&CreateTaskRequest {
-                title: msg,
-                list_id: "list-todo".into(),
-                ..Default::default()
-            })?;
-            let auth = args
-                .token
-                .as_ref()
-                .map(|t| format!("Authorization: Bearer {t}\r\n"))
-                .unwrap_or_default();
-            let headers = format!("Content-Type: application/json\r\n{auth}");
-            http.request("POST", "/tasks", &headers, body.as_bytes()).await?
-        }
-        Target::Nchan => {
-            http.request("POST", "/pub", "Content-Type: text/plain\r\n", msg.as_bytes())
-                .await?
-        }
-    };
-    Ok(status)
-}
-
 /// Gives subscribers `drain_secs` to finish, then stops them, and gathers what the
 /// subscribed ones saw.
 async fn collect(
@@ -248,36 +171,50 @@ fn print_per_event(seen: &[Seen], events: usize) {
     }
 }
 
-/// When the run connected and published.
-struct Times {
-    connect_secs: f64,
-    publish_start: Instant,
-    publish_secs: f64,
+/// What was measured beside the subscribers while they were served.
+struct SideReport {
+    server_cpu: Option<ServerCpu>,
+    bystander: Option<BystanderReport>,
 }
 
-fn summarize(args: &Fanout, shared: &Shared, seen: &[Seen], times: &Times, rss_per_conn: Option<f64>) -> FanoutReport {
+fn summarize(
+    args: &Fanout,
+    shared: &Shared,
+    seen: &[Seen],
+    connect_secs: f64,
+    published: &Published,
+    rss_per_conn: Option<f64>,
+    side: SideReport,
+) -> FanoutReport {
     let expected = seen.len() * args.events;
     let deliveries: usize = seen.iter().map(|s| s.deliveries).sum();
     let distinct: usize = seen.iter().map(Seen::distinct_count).sum();
     let last_at = seen.iter().filter_map(|s| s.last_at).max();
-    let span = last_at.map_or(0.0, |l| l.duration_since(times.publish_start).as_secs_f64());
+    let span = last_at.map_or(0.0, |l| l.duration_since(published.start).as_secs_f64());
     let mut lat: Vec<u64> = seen.iter().flat_map(|s| s.latencies_us.iter().copied()).collect();
     lat.sort_unstable();
     FanoutReport {
         target: args.target,
         transport: args.transport,
+        publish_mode: args.publish_mode,
+        publishers: args.publishers(),
         subscribers: args.subscribers,
         connected: seen.len(),
         failed: shared.failed.load(Ordering::Relaxed),
-        connect_secs: times.connect_secs,
+        connect_secs,
         events: args.events,
-        publish_secs: times.publish_secs,
+        publish_secs: published.secs,
+        publish_connections: published.connections,
+        publish_latency_ms: Latency::of(&published.latencies_us),
         deliveries,
         expected,
         lost: expected.saturating_sub(distinct),
         duplicated: deliveries.saturating_sub(distinct),
+        delivery_secs: span,
         deliveries_per_sec: if span > 0.0 { per_sec(deliveries, span) } else { 0.0 },
         latency_ms: Latency::of(&lat),
         rss_idle_bytes_per_conn: rss_per_conn,
+        server_cpu: side.server_cpu,
+        bystander: side.bystander,
     }
 }

@@ -38,6 +38,11 @@ impl Http {
         })
     }
 
+    /// The connection's local port: distinct ports over a run are distinct sockets.
+    pub fn local_port(&self) -> u16 {
+        self.stream.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
     /// Sends a request and returns the response status (bodies are read and dropped).
     pub async fn request(&mut self, method: &str, path: &str, headers: &str, body: &[u8]) -> std::io::Result<u16> {
         Ok(self.exchange(method, path, headers, body).await?.0)

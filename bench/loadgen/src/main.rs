@@ -4,7 +4,9 @@
 //! publishes M events at a rate or back to back, and reports: connected/failed,
 //! deliveries per second, publish-to-receive latency (p50/p90/p99/max), lost and
 //! duplicated deliveries, and the server's resident memory per idle connection (from
-//! /proc). `loadgen writes` measures task creations per second through REST or gRPC,
+//! /proc); events are published over kept-alive connections, a fresh connection per
+//! event, or several writers at once, and it also reports each publish's answer time,
+//! the server's CPU time per delivery (/proc) and a bystander's requests meanwhile. `loadgen writes` measures task creations per second through REST or gRPC,
 //! or the latency at a fixed rate. `loadgen soak` checks several instances on one
 //! database for exactly-once, in-order delivery while streams move between them.
 //!
@@ -14,12 +16,15 @@
 //!
 //! Each long phase shows its progress on stderr (`progress.rs`); the report is stdout's.
 
+mod bystander;
 mod cli;
 mod fanout;
 mod http;
 mod marks;
 mod pace;
+mod proc;
 mod progress;
+mod publish;
 mod report;
 mod soak;
 mod subscriber;

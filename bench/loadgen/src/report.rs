@@ -2,26 +2,41 @@
 //! are read by `bench/compare.sh`), latency percentiles, and printing as one JSON line
 //! or an indented report.
 
-use crate::cli::{Target, Transport, Via};
+use crate::bystander::BystanderReport;
+use crate::cli::{PublishMode, Target, Transport, Via};
+use crate::proc::ServerCpu;
 
 #[derive(serde::Serialize)]
 pub struct FanoutReport {
     pub target: Target,
     pub transport: Transport,
+    pub publish_mode: PublishMode,
+    pub publishers: usize,
     pub subscribers: usize,
     pub connected: usize,
     pub failed: usize,
     pub connect_secs: f64,
     pub events: usize,
     pub publish_secs: f64,
+    /// Distinct TCP connections the publishes went over: `events` when fresh.
+    pub publish_connections: usize,
+    /// Each publish from the start of its request (its connect, when fresh) to the
+    /// end of its response.
+    pub publish_latency_ms: Latency,
     pub deliveries: usize,
     pub expected: usize,
     pub lost: usize,
     pub duplicated: usize,
+    /// First publish to last delivery: the window of deliveries/s and CPU.
+    pub delivery_secs: f64,
     pub deliveries_per_sec: f64,
     pub latency_ms: Latency,
     /// Server RSS growth from before connecting to all-connected-and-idle, per connection.
     pub rss_idle_bytes_per_conn: Option<f64>,
+    /// The server's CPU time over the delivery window (with `--server-pid`).
+    pub server_cpu: Option<ServerCpu>,
+    /// Fresh-connection requests during publish and delivery (unless `--bystander-hz 0`).
+    pub bystander: Option<BystanderReport>,
 }
 
 #[derive(serde::Serialize)]
