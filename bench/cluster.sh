@@ -144,7 +144,7 @@ fanout() { # label target sub-addr pub-addr [rate]
   local rate=${5:-2000}
   phase "fanout: $1"
   line=$("$BIN/loadgen" fanout --target "$2" --addr "$3" --publish-addr "$4" --transport sse --subscribers 100 \
-    --events $((rate * 10)) --rate "$rate" --publishers 16 --size 200 --drain-secs 20 --json)
+    --events $((rate * 10)) --rate "$rate" --publishers 16 --size 200 --drain-secs 20 --bystander-hz 0 --json)
   row "$1" "$line"
 }
 rm -rf "$WORK/sqlite" && mkdir -p "$WORK/sqlite"
