@@ -1,12 +1,13 @@
-//! The model-based test (issue 14): proptest generates sequences of task, list, member
-//! and board changes, each sent by one of several users over REST, gRPC or the
-//! WebSocket, a few at a time so they race. Subscribers on SSE, the WebSocket, gRPC
-//! and long polling (from the start, from a snapshot or the live edge mid-way, and one
-//! that drops and resumes on another transport) each fold the events they received
-//! into a board of their own, which must end equal to the server's. Along the way:
-//! every subscriber sees exactly the log's events in seq order, positions stay dense
-//! after every event, every refused change leaves no event and every accepted one
-//! exactly one, and each accepted change was allowed at its place in the log.
+//! The model-based test (issue 14): proptest generates sequences of task, list,
+//! member and board changes, each sent by one of several users over REST, gRPC or the
+//! WebSocket, a few at a time so they race (some twice at once, with one request id),
+//! on SQLite and on PostgreSQL. Subscribers on SSE, the WebSocket, gRPC and long
+//! polling (from the start, from a snapshot or the live edge mid-way, and one that
+//! drops and resumes on another transport) each fold the events they received into a
+//! board of their own, which must end equal to the server's. Along the way: every
+//! subscriber sees exactly the log's events in seq order, positions stay dense after
+//! every event, every refused change leaves no event and every accepted one exactly
+//! one, and each accepted change was allowed at its place in the log.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
@@ -1450,16 +1451,29 @@ fn check_log(log: &[BoardEvent], setup: u64, sent: &[Sent], server: &Model) {
     );
 }
 
-/// Cases per run (`PROPTEST_CASES` overrides, for a longer soak).
+/// Cases per run (`PROPTEST_CASES` overrides, for a longer soak). PostgreSQL, with its
+/// own locking, gets a few: a case there takes about twice as long.
 const CASES: u32 = 24;
+const POSTGRES_CASES: u32 = 8;
 
 #[test]
 fn every_subscriber_that_applies_its_events_ends_with_the_servers_board() {
-    // One server for every case, each case on a board of its own: the runner (rather
-    // than `proptest!`) lets the cases share it and its runtime.
+    run_model(CASES, async { Some(Config::ephemeral().database_url) });
+}
+
+#[test]
+fn every_subscriber_that_applies_its_events_ends_with_the_servers_board_on_postgres() {
+    run_model(POSTGRES_CASES, crate::postgres::database());
+}
+
+/// Runs the cases against one server on `database` (`None`: skipped), each case on a
+/// board of its own: the runner (rather than `proptest!`) lets the cases share the
+/// server and its runtime.
+fn run_model(cases: u32, database: impl Future<Output = Option<String>>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (app, grpc) = rt.block_on(async {
+    let Some((app, grpc)) = rt.block_on(async {
         let mut app = spawn_with(Config {
+            database_url: database.await?,
             // SseClient gives up after 10 s of silence; heartbeats keep idle streams talking.
             sse_heartbeat_ms: 1000,
             ..Config::ephemeral()
@@ -1469,11 +1483,13 @@ fn every_subscriber_that_applies_its_events_ends_with_the_servers_board() {
             app.add_user(user).await;
         }
         let grpc = crate::roles::grpc_client(&app).await;
-        (app, grpc)
-    });
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok());
+        Some((app, grpc))
+    }) else {
+        return;
+    };
+    let soak = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok());
     let mut runner = TestRunner::new(ProptestConfig {
-        cases: cases.unwrap_or(CASES),
+        cases: soak.unwrap_or(cases),
         // A failing try takes a second or so (a subscriber missing its last event, the
         // catch-up wait): shrinking stops after two minutes with what it has.
         max_shrink_iters: 1024,
