@@ -36,6 +36,7 @@ mod lists;
 mod logs;
 mod members;
 mod metrics;
+mod model;
 mod openapi;
 mod oracle;
 mod pages;
