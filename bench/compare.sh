@@ -7,15 +7,16 @@
 #   SCENARIOS="modes paced" bench/compare.sh       (only some scenarios)
 #
 # Scenarios: modes (SSE with the publisher kept alive, a fresh connection per publish,
-# 8 kept-alive publishers: each for both servers), ws, grpc, mixed, paced (5 events/s,
-# SSE and WebSocket), writes. Every fan-out also reports the server's CPU per delivery
+# 8 kept-alive publishers: each for both servers), ws, ws-distinct (boardcast's
+# WebSocket room with as many distinct viewers as subscribers: presence at scale),
+# grpc, mixed, paced (5 events/s, SSE and WebSocket), writes. Every fan-out also reports the server's CPU per delivery
 # and a bystander's fresh-connection requests (20/s) during publish and delivery.
 #
 # Needs: nginx-light and libnginx-mod-nchan (apt), a Rust toolchain.
 set -euo pipefail
 N=${1:-10000}
 M=${2:-200}
-SCENARIOS=${SCENARIOS:-modes ws grpc mixed paced writes}
+SCENARIOS=${SCENARIOS:-modes ws ws-distinct grpc mixed paced writes}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 # Progress on stderr (stdout is the results): a line per phase with the time so far;
@@ -30,7 +31,7 @@ cargo build --release --quiet -p boardcast -p loadgen
 BIN=target/release
 WORK=$(mktemp -d)
 RESULTS="$WORK/results.jsonl"
-touch "$RESULTS" "$WORK/writes.jsonl" "$WORK/paced.jsonl" "$WORK/durability.txt"
+touch "$RESULTS" "$WORK/writes.jsonl" "$WORK/paced.jsonl" "$WORK/distinct.jsonl" "$WORK/durability.txt"
 SOURCES=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5
 PORT=3100
 # On exit, whatever this script still runs, by pid (never by name: others may run
@@ -86,8 +87,9 @@ start_nchan() {
 
 stop_nchan() { kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; SERVER_PID="" NGINX_PID=""; }
 
-fanout() { # target transport [events rate results publish-mode]
+fanout() { # target transport [events rate results publish-mode loadgen-flag]
   local target=$1 transport=$2 events=${3:-$M} rate=${4:-0} results=${5:-$RESULTS} mode=${6:-keepalive} addr extra=()
+  [ -z "${7:-}" ] || extra+=("$7")
   phase "fanout: $target over $transport, $N subscribers, $events events at rate $rate, publish mode $mode"
   if [ "$target" = boardcast ]; then start_boardcast; addr=127.0.0.1:$PORT; extra=(--token "$TOKEN");
   else start_nchan; addr=127.0.0.1:8090; fi
@@ -142,6 +144,9 @@ if want ws; then
   fanout nchan ws
   fanout boardcast ws
 fi
+# Every WebSocket subscriber a viewer of its own (a loopback guest): N joins in one
+# room. nchan has no presence, so this row has no reference.
+if want ws-distinct; then fanout boardcast ws "$M" 0 "$WORK/distinct.jsonl" keepalive --distinct-viewers; fi
 if want grpc; then fanout boardcast grpc; fi
 if want mixed; then fanout boardcast mixed; fi
 # One event at a time (5/s): each fan-out on its own, no backlog from earlier events.
@@ -158,6 +163,6 @@ if want writes; then
 fi
 
 phase "tables"
-python3 bench/compare_tables.py "$RESULTS" "$WORK/writes.jsonl" "$WORK/paced.jsonl"
+python3 bench/compare_tables.py "$RESULTS" "$WORK/writes.jsonl" "$WORK/paced.jsonl" "$WORK/distinct.jsonl"
 cat "$WORK/durability.txt"
 phase "done"

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The markdown tables of bench/compare.sh, from loadgen's JSON lines.
 
-    compare_tables.py RESULTS.jsonl WRITES.jsonl PACED.jsonl
+    compare_tables.py RESULTS.jsonl WRITES.jsonl PACED.jsonl [DISTINCT.jsonl]
 
 RESULTS holds the back-to-back fan-out runs (SSE in every publish mode, WebSocket,
-gRPC, mixed), PACED the 5 events/s runs, WRITES the write-throughput runs.
+gRPC, mixed), PACED the 5 events/s runs, WRITES the write-throughput runs, DISTINCT
+the WebSocket runs whose subscribers are each a viewer of their own.
 """
 import json
 import sys
@@ -106,6 +107,18 @@ def paced(rows):
                   f"| | | | {ratio(cpu_us(b), cpu_us(n))} |")
 
 
+def distinct(rows):
+    if not rows:
+        return
+    print("\n| WebSocket, distinct viewers | connected | deliveries/s | p99 ms | lost | dup | presence msgs | presence bytes | bytes/join |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        joins = r["subscribers"] or 1
+        print(f"| {r['target']} | {r['connected']}/{r['subscribers']} | {r['deliveries_per_sec']:,.0f} | "
+              f"{r['latency_ms']['p99']:.1f} | {r['lost']} | {r['duplicated']} | {r['presence_messages']:,} | "
+              f"{r['presence_bytes']:,} | {r['presence_bytes'] / joins:,.0f} |")
+
+
 def writes(rows):
     print("\n| writes | via | rate | writes/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
@@ -120,6 +133,8 @@ def main():
     rows = lines(results)
     overview(rows)
     publish_modes(rows)
+    if len(sys.argv) > 4:
+        distinct(lines(sys.argv[4]))
     paced(lines(paced_path))
     writes(lines(writes_path))
 

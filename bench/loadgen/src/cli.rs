@@ -94,6 +94,11 @@ pub struct Fanout {
     /// boardcast: a user token (default: the loopback guest).
     #[arg(long)]
     pub token: Option<String>,
+    /// boardcast, WebSocket: subscribers join without the token, each connection a
+    /// loopback guest of its own, so the room has as many distinct viewers as
+    /// subscribers (presence at scale); publishes still use `--token`.
+    #[arg(long)]
+    pub distinct_viewers: bool,
     /// Bystander requests per second during publish and delivery, each on a fresh
     /// connection and timed to its full response; 0 for none.
     #[arg(long, default_value_t = 20.0)]

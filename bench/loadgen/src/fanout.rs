@@ -216,5 +216,8 @@ fn summarize(
         rss_idle_bytes_per_conn: rss_per_conn,
         server_cpu: side.server_cpu,
         bystander: side.bystander,
+        distinct_viewers: args.distinct_viewers,
+        presence_messages: shared.presence_messages.load(Ordering::Relaxed),
+        presence_bytes: shared.presence_bytes.load(Ordering::Relaxed),
     }
 }

@@ -37,6 +37,12 @@ pub struct FanoutReport {
     pub server_cpu: Option<ServerCpu>,
     /// Fresh-connection requests during publish and delivery (unless `--bystander-hz 0`).
     pub bystander: Option<BystanderReport>,
+    /// WebSocket subscribers were each a viewer of their own (`--distinct-viewers`).
+    pub distinct_viewers: bool,
+    /// Presence messages WebSocket subscribers received from joining to the end, and
+    /// their bytes.
+    pub presence_messages: usize,
+    pub presence_bytes: usize,
 }
 
 #[derive(serde::Serialize)]

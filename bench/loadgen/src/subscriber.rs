@@ -67,8 +67,14 @@ pub struct Shared {
     addr: String,
     events: usize,
     token: Option<String>,
+    /// WebSocket subscribers connect without `token` (each its own guest viewer).
+    distinct_viewers: bool,
     pub ready: AtomicUsize,
     pub failed: AtomicUsize,
+    /// Presence messages (`presence`, `user_joined`, `user_left`) WebSocket
+    /// subscribers received, the join's own list included, and their bytes.
+    pub presence_messages: AtomicUsize,
+    pub presence_bytes: AtomicUsize,
     /// Turns true when the drain time after the last publish is over.
     deadline: watch::Receiver<bool>,
 }
@@ -80,8 +86,11 @@ impl Shared {
             addr: args.addr.clone(),
             events: args.events,
             token: args.token.clone(),
+            distinct_viewers: args.distinct_viewers,
             ready: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
+            presence_messages: AtomicUsize::new(0),
+            presence_bytes: AtomicUsize::new(0),
             deadline,
         }
     }
@@ -89,6 +98,19 @@ impl Shared {
     /// Subscribers that are subscribed or have given up.
     pub fn settled(&self) -> usize {
         self.ready.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Counts a WebSocket text frame if it is a presence message.
+    fn count_presence(&self, text: &str) {
+        const KINDS: [&str; 3] = [
+            r#""type":"presence""#,
+            r#""type":"user_joined""#,
+            r#""type":"user_left""#,
+        ];
+        if KINDS.iter().any(|k| text.contains(k)) {
+            self.presence_messages.fetch_add(1, Ordering::Relaxed);
+            self.presence_bytes.fetch_add(text.len(), Ordering::Relaxed);
+        }
     }
 }
 
@@ -185,6 +207,7 @@ impl Subscriber {
             tokio::select! {
                 m = ws.next() => match m {
                     Some(Ok(Message::Text(t))) => {
+                        self.shared.count_presence(t.as_str());
                         if seen.record(t.as_bytes()) == events { break; }
                     }
                     Some(Ok(Message::Binary(b))) => {
@@ -204,7 +227,8 @@ impl Subscriber {
     async fn ws_join(&self) -> Option<WebSocketStream<TcpStream>> {
         let a = &self.shared;
         let stream = tcp(&self.source, &a.addr).await.ok()?;
-        let url = match (a.target, &a.token) {
+        let token = a.token.as_ref().filter(|_| !a.distinct_viewers);
+        let url = match (a.target, token) {
             (Target::Boardcast, Some(t)) => format!("ws://{}/ws?token={t}", a.addr),
             (Target::Boardcast, None) => format!("ws://{}/ws", a.addr),
             (Target::Nchan, _) => format!("ws://{}/sub", a.addr),
@@ -216,7 +240,10 @@ impl Subscriber {
                 .ok()?;
             loop {
                 match ws.next().await {
-                    Some(Ok(Message::Text(t))) if t.as_str().contains("\"presence\"") => break,
+                    Some(Ok(Message::Text(t))) if t.as_str().contains("\"presence\"") => {
+                        a.count_presence(t.as_str());
+                        break;
+                    }
                     Some(Ok(Message::Text(t))) if t.as_str().contains("\"error\"") => return None,
                     Some(Ok(_)) => {}
                     _ => return None,
