@@ -45,7 +45,7 @@ pub(super) enum Detected {
 }
 
 #[derive(Debug)]
-pub(super) struct StreamRequest {
+pub(crate) struct StreamRequest {
     /// Boxed: a connection's state should not carry room for it once it is served.
     pub request: Box<Request<Body>>,
     /// Whether the client keeps the connection alive after a non-stream answer.
@@ -117,14 +117,14 @@ fn other(buf: BytesMut, why: Handoff) -> Detected {
 }
 
 #[derive(Debug)]
-enum Class {
+pub(crate) enum Class {
     /// Not a whole head yet.
     Partial,
     Stream(StreamRequest),
     Other,
 }
 
-fn classify(buf: &[u8]) -> Class {
+pub(crate) fn classify(buf: &[u8]) -> Class {
     if buf.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(buf) {
         return Class::Partial;
     }
