@@ -20,7 +20,8 @@ use std::io;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Method, Request, Version};
+use axum::http::uri::PathAndQuery;
+use axum::http::{Method, Request, Uri, Version};
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
@@ -146,13 +147,17 @@ fn stream_request(req: &httparse::Request<'_, '_>) -> Option<StreamRequest> {
     let (Some("GET"), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
         return None;
     };
-    if !is_stream_route(path) {
+    // The router routes by the parsed URI, which ends the path at a `#` where the raw
+    // target goes on (`/boards/b#/events` is `/boards/b` to it): a target the URI does
+    // not keep whole is hyper's, so the route matched here is the one served.
+    let uri: Uri = path.parse().ok()?;
+    if uri.path_and_query().map(PathAndQuery::as_str) != Some(path) || !is_stream_route(path) {
         return None;
     }
     let version = if minor == 1 { Version::HTTP_11 } else { Version::HTTP_10 };
     // Only HTTP/1.1 is kept alive here (an HTTP/1.0 stream runs until close anyway).
     let mut keep_alive = minor == 1;
-    let mut builder = Request::builder().method(Method::GET).uri(path).version(version);
+    let mut builder = Request::builder().method(Method::GET).uri(uri).version(version);
     for h in req.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("upgrade")
@@ -256,6 +261,9 @@ mod tests {
         let pipelined = b"GET /events HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n";
         assert!(matches!(classify(pipelined), Class::Other));
         assert!(matches!(classify(b"GET /boards HTTP/1.1\r\n\r\n"), Class::Other));
+        // `/boards/b` to the router, whatever the raw target says after the `#`.
+        let fragment = b"GET /boards/b#/events HTTP/1.1\r\n\r\n";
+        assert!(matches!(classify(fragment), Class::Other));
         assert!(matches!(classify(b"POST /events HTTP/1.1\r\n\r\n"), Class::Other));
         let many = (0..=MAX_HEADERS)
             .map(|i| format!("X-{i}: y\r\n"))
