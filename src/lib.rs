@@ -10,7 +10,9 @@
 //! - `app`: the state every transport shares;
 //! - `gateway` (HTTP: REST, SSE, polling, WebSocket, the page) and `grpc` (tonic);
 //! - `server`: the one listener that serves both;
-//! - `client`: the terminal client (`boardcast tail`, …), a gRPC client like any other.
+//! - `client`: the terminal client (`boardcast tail`, …), a gRPC client like any other;
+//! - `fuzzing`: the entry points of the `cargo fuzz` targets (`fuzz/`), only built
+//!   under `cfg(fuzzing)`.
 //!
 //! See docs/ARCHITECTURE.md.
 
@@ -22,6 +24,11 @@ pub mod bus;
 pub mod client;
 pub mod config;
 pub mod core;
+// Only for the fuzz targets (cargo-fuzz passes `--cfg fuzzing`): hidden, and absent
+// from every other build, so they reach private parsers without widening the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod grpc;
 pub mod limits;

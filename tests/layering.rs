@@ -43,6 +43,9 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     // The terminal client talks to a server as any client does: the contract only.
     ("client", &["narrate", "proto"]),
+    // The fuzzing entry layer (`cfg(fuzzing)` only): the private parsers the fuzz
+    // targets drive, called as the transports call them; nothing imports it.
+    ("fuzzing", &["core", "gateway", "server", "wire"]),
 ];
 
 /// The crate modules a source file names through `crate::<module>`, outside comments.

@@ -19,6 +19,13 @@ mod sse;
 mod web;
 mod ws;
 
+// What `crate::fuzzing` drives: the REST body parser every `JsonBody` uses, and the
+// readings of `Last-Event-ID` the two SSE handlers start from.
+#[cfg(fuzzing)]
+pub(crate) use extract::parse_json;
+#[cfg(fuzzing)]
+pub(crate) use sse::{board_resume, positions};
+
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, Uri};
 use axum::response::Response;

@@ -38,11 +38,7 @@ pub async fn board_events(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let resume = match last_event_id(&headers, &q) {
-        Ok(None) => Resume::Live,
-        Ok(Some(raw)) => raw.parse().map(Resume::After).unwrap_or(Resume::Unreadable(raw)),
-        Err(raw) => Resume::Unreadable(raw),
-    };
+    let resume = board_resume(&headers, &q);
     let sub = s
         .core
         .subscribe(&actor, Transport::Sse, vec![(board_id.clone(), resume)], false)
@@ -80,7 +76,7 @@ pub async fn many_board_events(
                 .collect()
         })
         .unwrap_or_default();
-    let resume_at = last_event_id(&headers, &q).and_then(|raw| resume::parse(raw.as_deref()));
+    let resume_at = positions(&headers, &q);
     let follows = boards
         .into_iter()
         .map(|b| {
@@ -97,6 +93,22 @@ pub async fn many_board_events(
         ..Default::default()
     };
     Ok(respond(sub, connected, Ids::Positions, s.config.sse_heartbeat_ms))
+}
+
+/// Where a one-board stream starts: live without an id, after a seq, or (an id that
+/// is not a seq) with a `reset`.
+pub(crate) fn board_resume(headers: &HeaderMap, q: &HashMap<String, String>) -> Resume {
+    match last_event_id(headers, q) {
+        Ok(None) => Resume::Live,
+        Ok(Some(raw)) => raw.parse().map(Resume::After).unwrap_or(Resume::Unreadable(raw)),
+        Err(raw) => Resume::Unreadable(raw),
+    }
+}
+
+/// Where each board of a several-board stream starts (`board-1:5,board-2:3`; a board
+/// the id does not name goes live); the text, when it cannot be read.
+pub(crate) fn positions(headers: &HeaderMap, q: &HashMap<String, String>) -> Result<HashMap<String, u64>, String> {
+    last_event_id(headers, q).and_then(|raw| resume::parse(raw.as_deref()))
 }
 
 /// The resume point a client sent: `Ok(None)` for none, `Err` with the text as far as

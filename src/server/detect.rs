@@ -20,7 +20,8 @@ use std::io;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Method, Request, Version};
+use axum::http::uri::PathAndQuery;
+use axum::http::{Method, Request, Uri, Version};
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
@@ -45,7 +46,7 @@ pub(super) enum Detected {
 }
 
 #[derive(Debug)]
-pub(super) struct StreamRequest {
+pub(crate) struct StreamRequest {
     /// Boxed: a connection's state should not carry room for it once it is served.
     pub request: Box<Request<Body>>,
     /// Whether the client keeps the connection alive after a non-stream answer.
@@ -117,14 +118,14 @@ fn other(buf: BytesMut, why: Handoff) -> Detected {
 }
 
 #[derive(Debug)]
-enum Class {
+pub(crate) enum Class {
     /// Not a whole head yet.
     Partial,
     Stream(StreamRequest),
     Other,
 }
 
-fn classify(buf: &[u8]) -> Class {
+pub(crate) fn classify(buf: &[u8]) -> Class {
     if buf.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(buf) {
         return Class::Partial;
     }
@@ -146,13 +147,17 @@ fn stream_request(req: &httparse::Request<'_, '_>) -> Option<StreamRequest> {
     let (Some("GET"), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
         return None;
     };
-    if !is_stream_route(path) {
+    // The router routes by the parsed URI, which ends the path at a `#` where the raw
+    // target goes on (`/boards/b#/events` is `/boards/b` to it): a target the URI does
+    // not keep whole is hyper's, so the route matched here is the one served.
+    let uri: Uri = path.parse().ok()?;
+    if uri.path_and_query().map(PathAndQuery::as_str) != Some(path) || !is_stream_route(path) {
         return None;
     }
     let version = if minor == 1 { Version::HTTP_11 } else { Version::HTTP_10 };
     // Only HTTP/1.1 is kept alive here (an HTTP/1.0 stream runs until close anyway).
     let mut keep_alive = minor == 1;
-    let mut builder = Request::builder().method(Method::GET).uri(path).version(version);
+    let mut builder = Request::builder().method(Method::GET).uri(uri).version(version);
     for h in req.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("upgrade")
@@ -256,6 +261,9 @@ mod tests {
         let pipelined = b"GET /events HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n";
         assert!(matches!(classify(pipelined), Class::Other));
         assert!(matches!(classify(b"GET /boards HTTP/1.1\r\n\r\n"), Class::Other));
+        // `/boards/b` to the router, whatever the raw target says after the `#`.
+        let fragment = b"GET /boards/b#/events HTTP/1.1\r\n\r\n";
+        assert!(matches!(classify(fragment), Class::Other));
         assert!(matches!(classify(b"POST /events HTTP/1.1\r\n\r\n"), Class::Other));
         let many = (0..=MAX_HEADERS)
             .map(|i| format!("X-{i}: y\r\n"))

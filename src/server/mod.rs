@@ -19,6 +19,11 @@ mod prefixed;
 mod request_id;
 mod serve;
 
+// What `crate::fuzzing` drives: the detector's verdict on one buffer, the same call
+// `detect` makes after each read.
+#[cfg(fuzzing)]
+pub(crate) use detect::{Class, StreamRequest, classify};
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -21,13 +21,16 @@ pub fn format(positions: &[BoardSeq]) -> String {
 }
 
 /// `board-1:5,board-2:3` → {board-1: 5, board-2: 3}; the raw text when unreadable. A
-/// board id may itself hold `:`, so the seq is what follows the last one.
+/// board id may itself hold `:`, so the seq is what follows the last one. Spaces
+/// around an id or a seq are not part of it (`board-1:5, board-2:3`, as a person
+/// writes it and as `?boards=` is read): kept, ` board-2` would name no board, and
+/// that board would go live without a word about what it missed.
 pub fn parse(raw: Option<&str>) -> Result<HashMap<String, u64>, String> {
     let Some(raw) = raw else { return Ok(HashMap::new()) };
     raw.split(',')
         .map(|part| {
             let (board, seq) = part.rsplit_once(':').ok_or_else(|| raw.to_owned())?;
-            Ok((board.to_owned(), seq.parse().map_err(|_| raw.to_owned())?))
+            Ok((board.trim().to_owned(), seq.trim().parse().map_err(|_| raw.to_owned())?))
         })
         .collect()
 }
@@ -58,6 +61,12 @@ mod tests {
         assert!(parse(Some("board-1")).is_err());
         assert!(parse(Some("board-1:x")).is_err());
         assert!(parse(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn spaces_around_ids_and_seqs_are_not_part_of_them() {
+        let map = parse(Some("board-1:5, board-2 : 3")).unwrap();
+        assert_eq!((map["board-1"], map["board-2"], map.len()), (5, 3, 2));
     }
 
     #[test]

@@ -49,14 +49,23 @@ pub struct Incoming {
 /// Every payload type refuses unknown fields (build.rs), except the frame's
 /// `requestId`, which any message may carry: it is dropped before decoding a type
 /// that has no such field.
+///
+/// Only an object is a message: serde's tagged enum would also take an array, tag
+/// first and the fields by position (`["join","board-1"]`), a second syntax no client
+/// is told about and that names no field, so none is refused as unknown.
 pub fn decode(text: &str) -> Result<Incoming, Bytes> {
     let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid_json(&e))?;
     let request_id = RequestId::deserialize(&value).map(|r| r.0).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        let tag = object.get("type").and_then(serde_json::Value::as_str);
-        if tag.is_some_and(|tag| In::visit_payload_type(tag, HasRequestId) == Some(false)) {
-            object.remove("requestId");
-        }
+    let Some(object) = value.as_object_mut() else {
+        let e = Error::InvalidArgument {
+            field: None,
+            message: "a message must be a JSON object with a `type`".into(),
+        };
+        return Err(super::error::ws_frame(&request_id, &e));
+    };
+    let tag = object.get("type").and_then(serde_json::Value::as_str);
+    if tag.is_some_and(|tag| In::visit_payload_type(tag, HasRequestId) == Some(false)) {
+        object.remove("requestId");
     }
     match serde_path_to_error::deserialize::<_, In>(&value) {
         Ok(message) => Ok(Incoming { request_id, message }),
@@ -323,6 +332,17 @@ mod tests {
         assert!(answer(r#"{"type":"create_task","requestId":"r-6","listId":"l","title":"x","bogus":1}"#).starts_with(
             r#"{"type":"error","requestId":"r-6","code":"invalid_argument","message":"invalid message at `bogus`: unknown field `bogus`"#
         ));
+    }
+
+    #[test]
+    fn only_an_object_is_a_message() {
+        for text in [r#"["join","board-1"]"#, r#"["ping"]"#, "7", r#""ping""#, "null"] {
+            assert_eq!(
+                answer(text),
+                r#"{"type":"error","requestId":"","code":"invalid_argument","message":"a message must be a JSON object with a `type`","field":"","error":"a message must be a JSON object with a `type`"}"#,
+                "{text}"
+            );
+        }
     }
 
     #[test]

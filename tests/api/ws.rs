@@ -689,6 +689,30 @@ async fn ws_unknown_fields_are_refused_on_every_message_type() {
     assert_eq!(ws.recv().await["type"], "pong");
 }
 
+/// Found by fuzzing (`fuzz/run ws_message`): serde's tagged enum also reads an array,
+/// tag first and fields by position, so `["join","board-1"]` joined the room. Only an
+/// object is a message.
+#[tokio::test]
+async fn ws_an_array_frame_is_refused_not_read_as_a_message_by_position() {
+    let app = spawn_app().await;
+    let mut ws = connect_as(&app, "alice").await;
+    ws.recv().await;
+    for text in [r#"["join","board-1"]"#, r#"["ping"]"#] {
+        ws.0.send(Message::text(text)).await.unwrap();
+        let answer = ws.recv().await;
+        assert_eq!(
+            (answer["type"].as_str(), answer["code"].as_str()),
+            (Some("error"), Some("invalid_argument")),
+            "{text} → {answer}"
+        );
+        assert!(answer["message"].as_str().unwrap().contains("JSON object"), "{answer}");
+    }
+    // Not joined by the array: a cursor on the board is refused for want of the room.
+    ws.send(json!({"type":"cursor","boardId":"board-1","x":1.0,"y":1.0}))
+        .await;
+    assert_eq!(ws.recv().await["field"], "boardId");
+}
+
 /// A raw WebSocket over a plain TCP stream, past the handshake and the welcome.
 async fn raw_ws(app: &TestApp) -> TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
