@@ -30,6 +30,10 @@ pub struct Config {
     /// written for this many milliseconds (a peer that stopped reading).
     #[arg(long, env = "BOARDCAST_SEND_TIMEOUT_MS", default_value_t = 30_000)]
     pub send_timeout_ms: u64,
+    /// Threads that write open streams (SSE, WebSocket), apart from those that accept
+    /// connections and answer requests; 0: one per core the process may use.
+    #[arg(long, env = "BOARDCAST_DELIVERY_THREADS", default_value_t = 0)]
+    pub delivery_threads: usize,
     /// Close a connection whose request head is not complete this many milliseconds
     /// after the connection opened, or (on a kept-alive connection) after the
     /// previous response: a peer that sends nothing, or trickles its head, cannot
@@ -151,6 +155,7 @@ impl Config {
             max_streams_per_user: 64,
             stream_buffer: 1024,
             send_timeout_ms: 30_000,
+            delivery_threads: 1,
             header_timeout_ms: 10_000,
             ws_ping_ms: 20_000,
             allowed_origins: Vec::new(),

@@ -24,6 +24,7 @@ pub mod bus;
 pub mod client;
 pub mod config;
 pub mod core;
+pub mod delivery;
 // Only for the fuzz targets (cargo-fuzz passes `--cfg fuzzing`): hidden, and absent
 // from every other build, so they reach private parsers without widening the API.
 #[cfg(fuzzing)]

@@ -16,6 +16,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("config", &[]),
     ("limits", &[]),
     ("metrics", &[]),
+    ("delivery", &[]),
     ("narrate", &["proto"]),
     ("store", &["metrics", "proto", "time"]),
     ("bus", &["proto"]),
@@ -23,11 +24,11 @@ const RULES: &[(&str, &[&str])] = &[
     ("auth", &["core", "limits", "proto", "store"]),
     ("wire", &["bus", "core", "limits", "proto"]),
     ("presence", &["limits", "metrics", "proto", "store", "wire"]),
-    ("app", &["auth", "config", "core", "metrics", "presence"]),
+    ("app", &["auth", "config", "core", "delivery", "metrics", "presence"]),
     (
         "gateway",
         &[
-            "app", "auth", "bus", "config", "core", "limits", "metrics", "presence", "proto", "wire",
+            "app", "auth", "bus", "config", "core", "delivery", "limits", "metrics", "presence", "proto", "wire",
         ],
     ),
     (
@@ -37,8 +38,8 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "server",
         &[
-            "app", "auth", "bus", "config", "core", "gateway", "grpc", "limits", "metrics", "presence", "proto",
-            "store", "wire",
+            "app", "auth", "bus", "config", "core", "delivery", "gateway", "grpc", "limits", "metrics", "presence",
+            "proto", "store", "wire",
         ],
     ),
     // The terminal client talks to a server as any client does: the contract only.

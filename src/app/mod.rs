@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::core::Core;
 use crate::core::origins::Origins;
+use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::presence::Presence;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     /// `--allowed-origins`, read once: CORS, and which other sites' pages may make
     /// cookie-signed changes.
     pub origins: Origins,
+    /// The runtime open streams write on (`crate::delivery` says why).
+    pub delivery: Arc<Delivery>,
 }
 
 impl AppState {

@@ -42,6 +42,7 @@ pub mod retention;
 pub mod revocation;
 pub mod secrets;
 pub mod seed;
+mod sequencer;
 pub mod stream;
 mod tasks;
 mod validate;
@@ -66,6 +67,8 @@ use crate::store::cluster::Cluster;
 pub struct Core {
     store: Arc<dyn Store>,
     bus: Arc<Bus>,
+    /// Publishes each board's local commits in seq order.
+    sequencer: Arc<sequencer::Sequencer>,
     /// The other instances on this database (told of each commit); `None` alone.
     cluster: Option<Arc<dyn Cluster>>,
     /// Brings the other instances' events into the bus; ends with the core.
@@ -112,6 +115,7 @@ impl Core {
         Core {
             store,
             bus,
+            sequencer: Arc::default(),
             cluster,
             _feed: feed,
             streams: limiter::StreamLimiter::new(max_streams_per_user),

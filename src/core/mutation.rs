@@ -19,6 +19,7 @@ use std::sync::Arc;
 use prost::Message;
 
 use super::idempotency::RequestKey;
+use super::sequencer::Sequencer;
 use super::validate::RequestId;
 use super::{Actor, Core, Error, Result, time};
 use crate::bus::Bus;
@@ -146,6 +147,7 @@ pub(super) struct Pending<'a, M: Mutation> {
     request_id: &'a str,
     key: Option<RequestKey<'a>>,
     bus: Arc<Bus>,
+    sequencer: Arc<Sequencer>,
     cluster: Option<Arc<dyn Cluster>>,
     metrics: Arc<Metrics>,
     _op: PhantomData<fn() -> M>,
@@ -177,6 +179,7 @@ impl Core {
             request_id: req.request_id(),
             key,
             bus: self.bus.clone(),
+            sequencer: self.sequencer.clone(),
             cluster: self.cluster.clone(),
             metrics: self.metrics.clone(),
             _op: PhantomData,
@@ -208,6 +211,8 @@ impl<M: Mutation> Pending<'_, M> {
             payload: Some(payload),
         };
         self.tx.append_event(&event).await?;
+        // Still under the board's write lock: seqs take their turns in order.
+        let turn = self.sequencer.turn(&self.bus, board_id, event.seq);
         let response = respond(event.seq);
         if let Some(key) = self.key {
             key.remember(&mut *self.tx, &response).await?;
@@ -216,11 +221,11 @@ impl<M: Mutation> Pending<'_, M> {
         // while its commit waits for the group (the client went away), and a change
         // that commits must still reach the subscribers now, not when the board's
         // next event makes them read the gap from the log.
-        let (tx, bus, cluster, metrics) = (self.tx, self.bus, self.cluster, self.metrics);
+        let (tx, cluster, metrics) = (self.tx, self.cluster, self.metrics);
         tokio::spawn(async move {
             tx.commit().await?;
             let (board_id, seq) = (event.board_id.clone(), event.seq);
-            bus.publish(event);
+            turn.publish(event);
             metrics.published(1);
             // After the commit, never inside it: the other instances read the log.
             if let Some(cluster) = cluster {

@@ -21,6 +21,7 @@ use tower::ServiceExt;
 
 use super::detect::StreamRequest;
 use super::listener::StallGuard;
+use crate::delivery::Delivery;
 
 /// Largest non-stream answer written with a `Content-Length` (errors are small JSON).
 const MAX_ANSWER: usize = 64 * 1024;
@@ -62,6 +63,7 @@ pub(super) async fn serve(
     app: &Router,
     detected: StreamRequest,
     stop: &watch::Receiver<bool>,
+    delivery: &Delivery,
 ) -> Option<StallGuard> {
     let StreamRequest { request, keep_alive } = detected;
     let version = request.version();
@@ -83,13 +85,26 @@ pub(super) async fn serve(
     if is_stream || !fits {
         // The request's span is over once the answer is written: name it here.
         let request_id = response.headers().get(super::request_id::X_REQUEST_ID).cloned();
-        let end = match stream(&mut io, response, version, !is_stream).await {
-            End::Done if *stop.borrow() => End::Shutdown,
-            end => end,
-        };
-        let request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
-        tracing::debug!(reason = %end, stream = is_stream, request_id, "HTTP/1 stream ended");
-        close(io).await;
+        let stop = stop.clone();
+        // The head here, with the request; the body on the delivery threads, so its
+        // writes never queue in front of another connection's request. Awaited, so the
+        // connection (its slot, the drain's count) lasts as long as the stream.
+        let (head, chunked) = stream_head(&response, version, !is_stream);
+        let head = io.write_all(&head).await;
+        let streamed = delivery.spawn(async move {
+            let end = match head {
+                Ok(()) => stream(&mut io, response, chunked).await,
+                Err(e) => End::write(e),
+            };
+            let end = match end {
+                End::Done if *stop.borrow() => End::Shutdown,
+                end => end,
+            };
+            let request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::debug!(reason = %end, stream = is_stream, request_id, "HTTP/1 stream ended");
+            close(io).await;
+        });
+        streamed.await;
         return None;
     }
     match Box::pin(answer(&mut io, response, keep_alive)).await {
@@ -136,18 +151,21 @@ fn head(response: &Response<Body>, extra: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-/// Writes the body until it ends or the peer goes: chunked on HTTP/1.1, raw until
-/// close on HTTP/1.0. `closing` says so in the head (an answer too big to be whole).
-async fn stream(io: &mut StallGuard, response: Response<Body>, version: Version, closing: bool) -> End {
+/// A stream's head: chunked on HTTP/1.1, raw until close on HTTP/1.0. `closing`
+/// says so in the head (an answer too big to be whole). With whether the body is
+/// chunked.
+fn stream_head(response: &Response<Body>, version: Version, closing: bool) -> (Vec<u8>, bool) {
     let chunked = version == Version::HTTP_11;
     let extra: &[(&str, &str)] = match (chunked, closing) {
         (true, false) => &[("transfer-encoding", "chunked")],
         (true, true) => &[("transfer-encoding", "chunked"), ("connection", "close")],
         (false, _) => &[("connection", "close")],
     };
-    if let Err(e) = io.write_all(&head(&response, extra)).await {
-        return End::write(e);
-    }
+    (head(response, extra), chunked)
+}
+
+/// Writes the body until it ends or the peer goes.
+async fn stream(io: &mut StallGuard, response: Response<Body>, chunked: bool) -> End {
     let mut body = response.into_body();
     let mut probe = [0u8; 32];
     let end = loop {
@@ -258,7 +276,8 @@ mod tests {
         let super::super::detect::Detected::Stream(request) = detected.unwrap() else {
             panic!("a stream request")
         };
-        let kept = serve(io, &app, request, &stop).await;
+        let delivery = crate::delivery::Delivery::start(1).unwrap();
+        let kept = serve(io, &app, request, &stop, &delivery).await;
         let alive = kept.is_some();
         drop(kept);
         let mut all = Vec::new();

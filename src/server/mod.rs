@@ -37,6 +37,7 @@ use crate::bus::Bus;
 use crate::config::Config;
 use crate::core::origins::Origins;
 use crate::core::{self, Core};
+use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::presence::Presence;
 
@@ -87,6 +88,12 @@ impl Application {
         }
         // Without a cluster (SQLite) the rooms are this process's alone.
         let presence = Presence::new(core.store().cluster(), metrics.clone());
+        let threads = match config.delivery_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let delivery =
+            Arc::new(Delivery::start(threads).map_err(|e| format!("cannot start the delivery threads: {e}"))?);
         let state = AppState {
             core,
             auth,
@@ -94,6 +101,7 @@ impl Application {
             config: Arc::new(config),
             metrics,
             origins: origins.clone(),
+            delivery,
         };
         let rest = crate::gateway::router(state.clone());
         let grpc = crate::grpc::router(state.clone()).await?;
@@ -178,7 +186,8 @@ impl Application {
             }
         };
         let presence = self.state.presence.clone();
-        let served = serve::run(self.listener, self.app, self.settings, core, signal).await;
+        let delivery = self.state.delivery.clone();
+        let served = serve::run(self.listener, self.app, self.settings, core, delivery, signal).await;
         presence.leave_cluster().await;
         served
     }

@@ -38,6 +38,7 @@ use super::listener::{GuardedListener, StallGuard};
 use super::prefixed::Prefixed;
 use crate::core::Core;
 use crate::core::lifecycle::Phase;
+use crate::delivery::Delivery;
 
 /// HTTP/2 keep-alive: a ping after this long without a frame from the peer, and the
 /// connection closed if the ping is not answered within as long again. Finds a peer
@@ -69,6 +70,7 @@ pub(super) async fn run(
     app: Router,
     settings: Settings,
     core: Arc<Core>,
+    delivery: Arc<Delivery>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     use axum::serve::Listener;
@@ -80,7 +82,7 @@ pub(super) async fn run(
             Ok(slot) => slot,
             Err(why) => return caps.refuse(io, addr.ip(), &why),
         };
-        let served = connection(io, addr, app.clone(), stop.clone(), settings);
+        let served = connection(io, addr, app.clone(), stop.clone(), settings, delivery.clone());
         connections.spawn(async move {
             served.await;
             drop(slot);
@@ -146,12 +148,13 @@ async fn connection(
     app: Router,
     mut stop: watch::Receiver<bool>,
     settings: Settings,
+    delivery: Arc<Delivery>,
 ) {
     let read = loop {
         match detect::detect(&mut io, &mut stop, settings.header_timeout).await {
             Ok(Detected::Stream(mut request)) => {
                 request.request.extensions_mut().insert(ConnectInfo(peer));
-                match h1_stream::serve(io, &app, request, &stop).await {
+                match h1_stream::serve(io, &app, request, &stop, &delivery).await {
                     Some(kept_alive) => io = kept_alive,
                     None => return,
                 }

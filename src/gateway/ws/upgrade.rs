@@ -58,11 +58,15 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        // The connection's task (spawned by axum, outside any span) runs in the upgrade
-        // request's: its log lines carry the request id too.
+        // The session runs on the delivery threads (`crate::delivery`: its room's
+        // fan-out must not queue in front of requests), in the upgrade request's span
+        // (axum's task has none): its log lines carry the request id too.
         .on_upgrade(move |socket| async move {
+            let delivery = s.delivery.clone();
             let session = Connection::new(s, conn, ip, identity).run(socket);
-            hold.bounded(tracing::Instrument::instrument(session, span)).await;
+            delivery.detach(async move {
+                hold.bounded(tracing::Instrument::instrument(session, span)).await;
+            });
         }))
 }
 
