@@ -114,9 +114,16 @@ impl Connection {
         }
     }
 
-    pub(super) async fn run(mut self, socket: WebSocket) {
+    /// The session, from the first frame to the close. The socket is split here, before
+    /// the session's future exists: a `WebSocket` moved out of an async fn's argument
+    /// still takes its room in the future, kept for the connection's whole life.
+    pub(super) fn run(self, socket: WebSocket) -> impl Future<Output = ()> + Send {
+        let (sink, stream) = socket.split();
+        self.session(sink, stream)
+    }
+
+    async fn session(mut self, mut sink: Sink, mut stream: SplitStream<WebSocket>) {
         let _open = self.s.metrics.connection(crate::metrics::Transport::Ws);
-        let (mut sink, mut stream) = socket.split();
         let mut heartbeat = live::heartbeat(self.s.config.ws_ping_ms);
         let mut out: Vec<Bytes> = Vec::new();
         if self.identity.is_some() {
@@ -150,7 +157,9 @@ impl Connection {
                 break end;
             }
         };
-        self.finish(sink, stream, out, end).await;
+        // Boxed: the close handshake's state is needed once, at the end, and an idle
+        // session (the task's resting size, per connection) should not carry room for it.
+        Box::pin(self.finish(sink, stream, out, end)).await;
     }
 
     async fn wait(

@@ -64,8 +64,11 @@ pub async fn websocket(State(s): State<AppState>, req: Request) -> Result<Respon
         .on_upgrade(move |socket| async move {
             let delivery = s.delivery.clone();
             let session = Connection::new(s, conn, ip, identity).run(socket);
+            // Boxed once: passed by value through `bounded` and the task, a session
+            // future this size (kilobytes) would be stored more than once per connection.
+            let session = Box::pin(tracing::Instrument::instrument(session, span));
             delivery.detach(async move {
-                hold.bounded(tracing::Instrument::instrument(session, span)).await;
+                hold.bounded(session).await;
             });
         }))
 }
