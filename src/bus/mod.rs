@@ -292,17 +292,35 @@ fn sender(boards: &Boards, board_id: &str) -> Option<Sender> {
     Some(boards.lock().expect("bus lock").as_ref()?.get(board_id)?.tx.clone())
 }
 
+/// For tests here and in core: the seqs a receiver has been given so far, once the
+/// fan-out is idle: a witness board published last is received after everything
+/// published before it.
+#[cfg(test)]
+pub(crate) async fn drained(bus: &Bus, rx: &mut Receiver) -> Vec<u64> {
+    let mut witness = bus.subscribe("witness");
+    let seq = bus.published("witness").map_or(1, |s| s + 1);
+    bus.publish(event("witness", seq));
+    assert_eq!(witness.recv().await.expect("the witness event").seq(), seq);
+    let mut got = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        got.push(e.seq());
+    }
+    got
+}
+
+/// For tests here and in core: an empty event of `board` at `seq`.
+#[cfg(test)]
+pub(crate) fn event(board: &str, seq: u64) -> BoardEvent {
+    BoardEvent {
+        seq,
+        board_id: board.into(),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(board: &str, seq: u64) -> BoardEvent {
-        BoardEvent {
-            seq,
-            board_id: board.into(),
-            ..Default::default()
-        }
-    }
 
     #[tokio::test]
     async fn subscribers_get_their_board_only_and_lag_is_explicit() {
@@ -353,20 +371,6 @@ mod tests {
         bus.publish(event("b1", 2));
         bus.close().unwrap();
         assert!(!*bus.failed().borrow());
-    }
-
-    /// The seqs a receiver has been given so far, once the fan-out is idle: a witness
-    /// board published last is received after everything published before it.
-    async fn drained(bus: &Bus, rx: &mut Receiver) -> Vec<u64> {
-        let mut witness = bus.subscribe("witness");
-        let seq = bus.published("witness").map_or(1, |s| s + 1);
-        bus.publish(event("witness", seq));
-        assert_eq!(witness.recv().await.unwrap().seq(), seq);
-        let mut got = Vec::new();
-        while let Ok(e) = rx.try_recv() {
-            got.push(e.seq());
-        }
-        got
     }
 
     #[tokio::test]

@@ -104,32 +104,7 @@ impl Drop for Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(seq: u64) -> BoardEvent {
-        BoardEvent {
-            seq,
-            board_id: "b1".into(),
-            ..Default::default()
-        }
-    }
-
-    /// The seqs `rx` has been given once the fan-out is idle: a witness board
-    /// published last is received after everything published before it.
-    async fn received(bus: &Bus, rx: &mut crate::bus::Receiver) -> Vec<u64> {
-        let mut witness = bus.subscribe("witness");
-        let seq = bus.published("witness").map_or(1, |s| s + 1);
-        bus.publish(BoardEvent {
-            seq,
-            board_id: "witness".into(),
-            ..Default::default()
-        });
-        witness.recv().await.unwrap();
-        let mut got = Vec::new();
-        while let Ok(e) = rx.try_recv() {
-            got.push(e.seq());
-        }
-        got
-    }
+    use crate::bus::{drained, event};
 
     #[tokio::test]
     async fn commits_that_finish_out_of_order_are_published_in_seq_order() {
@@ -139,13 +114,13 @@ mod tests {
         let turns: Vec<Turn> = (1..=4).map(|seq| sequencer.turn(&bus, "b1", seq)).collect();
         let mut turns: Vec<Option<Turn>> = turns.into_iter().map(Some).collect();
         // 3 and 2 commit first: held for 1.
-        turns[2].take().unwrap().publish(event(3));
-        turns[1].take().unwrap().publish(event(2));
-        assert_eq!(received(&bus, &mut rx).await, Vec::<u64>::new());
-        turns[0].take().unwrap().publish(event(1));
-        assert_eq!(received(&bus, &mut rx).await, [1, 2, 3]);
-        turns[3].take().unwrap().publish(event(4));
-        assert_eq!(received(&bus, &mut rx).await, [4]);
+        turns[2].take().unwrap().publish(event("b1", 3));
+        turns[1].take().unwrap().publish(event("b1", 2));
+        assert_eq!(drained(&bus, &mut rx).await, Vec::<u64>::new());
+        turns[0].take().unwrap().publish(event("b1", 1));
+        assert_eq!(drained(&bus, &mut rx).await, [1, 2, 3]);
+        turns[3].take().unwrap().publish(event("b1", 4));
+        assert_eq!(drained(&bus, &mut rx).await, [4]);
         assert!(sequencer.boards.lock().unwrap().is_empty(), "nothing left behind");
     }
 
@@ -156,11 +131,11 @@ mod tests {
         let sequencer = Arc::new(Sequencer::default());
         let five = sequencer.turn(&bus, "b1", 5);
         let six = sequencer.turn(&bus, "b1", 6);
-        six.publish(event(6));
-        assert_eq!(received(&bus, &mut rx).await, Vec::<u64>::new());
+        six.publish(event("b1", 6));
+        assert_eq!(drained(&bus, &mut rx).await, Vec::<u64>::new());
         // 5 rolled back (its seq will be taken again by the next write).
         drop(five);
-        assert_eq!(received(&bus, &mut rx).await, [6]);
+        assert_eq!(drained(&bus, &mut rx).await, [6]);
         assert!(sequencer.boards.lock().unwrap().is_empty());
     }
 
@@ -170,11 +145,7 @@ mod tests {
         let mut rx = bus.subscribe("b2");
         let sequencer = Arc::new(Sequencer::default());
         let _waiting_on_b1 = sequencer.turn(&bus, "b1", 1);
-        sequencer.turn(&bus, "b2", 1).publish(BoardEvent {
-            seq: 1,
-            board_id: "b2".into(),
-            ..Default::default()
-        });
-        assert_eq!(received(&bus, &mut rx).await, [1]);
+        sequencer.turn(&bus, "b2", 1).publish(event("b2", 1));
+        assert_eq!(drained(&bus, &mut rx).await, [1]);
     }
 }
