@@ -285,6 +285,7 @@ impl Subscription {
     /// is reset to its latest seq instead, as at the start.
     async fn catch_up(&mut self, i: usize) -> Result<()> {
         let (board_id, after) = (self.cursors[i].board_id.clone(), self.cursors[i].delivered);
+        self.deliveries.read_from_log();
         let mut tx = self.store.read().await?;
         let events = tx.events_after(&board_id, after, PAGE).await?;
         if events.first().is_none_or(|e| e.seq != after + 1) {

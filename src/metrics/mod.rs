@@ -123,6 +123,7 @@ pub struct Metrics {
     group_size: Histogram,
     listen_reconnects: Counter,
     sweep_catchups: Counter,
+    stream_log_reads: Counter,
     presence_rooms: Gauge,
 }
 
@@ -170,6 +171,7 @@ impl Metrics {
             group_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             listen_reconnects: Counter::default(),
             sweep_catchups: Counter::default(),
+            stream_log_reads: Counter::default(),
             presence_rooms: Gauge::default(),
             registry: Registry::default(),
         };
@@ -222,6 +224,11 @@ impl Metrics {
             "sweep_catchups",
             "Boards the cluster feed's sweep found behind the log and caught up (hints lost or late)",
             self.sweep_catchups.clone(),
+        );
+        r.register(
+            "stream_log_reads",
+            "Pages of events streams read from the log rather than took live: a replay after a resume, or a gap when an event reached the bus before one below it",
+            self.stream_log_reads.clone(),
         );
         r.register(
             "presence_rooms",
@@ -355,6 +362,11 @@ impl Deliveries {
     /// The stream was cut off for lagging.
     pub fn lagged(&self) {
         self.metrics.lagged.get(self.transport).inc();
+    }
+
+    /// The stream read a page of events from the log.
+    pub fn read_from_log(&self) {
+        self.metrics.stream_log_reads.inc();
     }
 }
 

@@ -6,7 +6,7 @@ use boardcast::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, dense_order, spawn_app, spawn_with};
+use crate::helpers::{SseClient, TestApp, dense_order, spawn_app, spawn_with};
 
 async fn sixteen_concurrent_moves(app: &TestApp) {
     // Fill list-todo to 16 tasks, then move all of them at once to scattered positions.
@@ -83,4 +83,49 @@ async fn concurrent_creates_and_deletes_keep_seq_gap_free_across_boards() {
     }
     let board = app.board("board-1").await;
     assert_eq!(dense_order(&board, "list-doing").len(), 18);
+}
+
+/// Writes that commit together (SQLite's group commit, a file database) reach a live
+/// subscriber in seq order, each as it is published: the stream never has to read an
+/// overtaken event from the log (`boardcast_stream_log_reads_total` stays 0).
+#[tokio::test]
+async fn concurrent_writes_reach_a_live_subscriber_in_order_without_reading_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(Config {
+        database_url: format!("sqlite:{}", dir.path().join("groups.db").display()),
+        ..Config::ephemeral()
+    })
+    .await;
+    let mut sse = SseClient::connect(app.request(Method::GET, "/boards/board-1/events", None)).await;
+    assert_eq!(sse.next_data().await.unwrap().json()["type"], "connected");
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let writers = (0..WRITERS).map(|w| {
+        let app = &app;
+        async move {
+            for i in 0..EACH {
+                let resp = app
+                    .send_json(
+                        Method::POST,
+                        "/tasks",
+                        json!({"listId": "list-todo", "title": format!("w{w} #{i}")}),
+                    )
+                    .await;
+                assert_eq!(resp.status(), StatusCode::CREATED);
+            }
+        }
+    });
+    futures_util::future::join_all(writers).await;
+    let mut seqs = Vec::new();
+    while seqs.len() < WRITERS * EACH {
+        let frame = sse.next_data().await.expect("the stream stays open");
+        seqs.push(frame.json()["seq"].as_u64().unwrap());
+    }
+    assert_eq!(seqs, (1..=(WRITERS * EACH) as u64).collect::<Vec<_>>());
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let reads = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("boardcast_stream_log_reads_total "))
+        .expect("the log-read counter is exposed");
+    assert_eq!(reads, "0", "every event went to the subscriber live");
 }
