@@ -114,8 +114,8 @@ impl Core {
             .map(|hints| feed::spawn(store.clone(), bus.clone(), hints, feed::SWEEP, metrics.clone()));
         Core {
             store,
+            sequencer: Arc::new(sequencer::Sequencer::new(bus.clone())),
             bus,
-            sequencer: Arc::default(),
             cluster,
             _feed: feed,
             streams: limiter::StreamLimiter::new(max_streams_per_user),

@@ -22,7 +22,6 @@ use super::idempotency::RequestKey;
 use super::sequencer::Sequencer;
 use super::validate::RequestId;
 use super::{Actor, Core, Error, Result, time};
-use crate::bus::Bus;
 use crate::metrics::Metrics;
 use crate::proto::v1::{
     AddMemberRequest, AddMemberResponse, BoardEvent, CreateBoardRequest, CreateBoardResponse, CreateLabelRequest,
@@ -146,7 +145,6 @@ pub(super) struct Pending<'a, M: Mutation> {
     actor: &'a Actor,
     request_id: &'a str,
     key: Option<RequestKey<'a>>,
-    bus: Arc<Bus>,
     sequencer: Arc<Sequencer>,
     cluster: Option<Arc<dyn Cluster>>,
     metrics: Arc<Metrics>,
@@ -178,7 +176,6 @@ impl Core {
             actor,
             request_id: req.request_id(),
             key,
-            bus: self.bus.clone(),
             sequencer: self.sequencer.clone(),
             cluster: self.cluster.clone(),
             metrics: self.metrics.clone(),
@@ -212,7 +209,7 @@ impl<M: Mutation> Pending<'_, M> {
         };
         self.tx.append_event(&event).await?;
         // Still under the board's write lock: seqs take their turns in order.
-        let turn = self.sequencer.turn(&self.bus, board_id, event.seq);
+        let turn = self.sequencer.turn(board_id, event.seq);
         let response = respond(event.seq);
         if let Some(key) = self.key {
             key.remember(&mut *self.tx, &response).await?;

@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use crate::bus::Bus;
 use crate::proto::v1::BoardEvent;
 
-/// Each board's seqs between append and publish.
-#[derive(Default)]
+/// Each board's seqs between append and publish, and the bus they are published to.
 pub(crate) struct Sequencer {
+    bus: Arc<Bus>,
     boards: Mutex<HashMap<String, Board>>,
 }
 
@@ -36,7 +36,6 @@ struct Board {
 /// One appended seq's place in its board's order.
 pub(crate) struct Turn {
     sequencer: Arc<Sequencer>,
-    bus: Arc<Bus>,
     board_id: String,
     seq: u64,
     /// `false` once published.
@@ -44,13 +43,19 @@ pub(crate) struct Turn {
 }
 
 impl Sequencer {
+    pub(crate) fn new(bus: Arc<Bus>) -> Self {
+        Sequencer {
+            bus,
+            boards: Mutex::default(),
+        }
+    }
+
     /// Takes `seq`'s turn; called under the board's write lock, right after the append.
-    pub(crate) fn turn(self: &Arc<Self>, bus: &Arc<Bus>, board_id: &str, seq: u64) -> Turn {
+    pub(crate) fn turn(self: &Arc<Self>, board_id: &str, seq: u64) -> Turn {
         let mut boards = self.boards.lock().expect("sequencer lock");
         boards.entry(board_id.to_owned()).or_default().waiting.insert(seq);
         Turn {
             sequencer: self.clone(),
-            bus: bus.clone(),
             board_id: board_id.to_owned(),
             seq,
             open: true,
@@ -60,7 +65,7 @@ impl Sequencer {
     /// Ends `seq`'s turn, holding `event` (its commit's) if one is given, and publishes
     /// every held event that now has no lower seq waiting, in order. The publishes
     /// happen under the lock so that two ends cannot interleave theirs.
-    fn end(&self, bus: &Bus, board_id: &str, seq: u64, event: Option<BoardEvent>) {
+    fn end(&self, board_id: &str, seq: u64, event: Option<BoardEvent>) {
         let mut boards = self.boards.lock().expect("sequencer lock");
         let Some(board) = boards.get_mut(board_id) else {
             return;
@@ -74,7 +79,7 @@ impl Sequencer {
             if *entry.key() > lowest_waiting {
                 break;
             }
-            bus.publish(entry.remove());
+            self.bus.publish(entry.remove());
         }
         if board.waiting.is_empty() && board.held.is_empty() {
             boards.remove(board_id);
@@ -87,7 +92,7 @@ impl Turn {
     /// a lower seq of the board is still on its way).
     pub(crate) fn publish(mut self, event: BoardEvent) {
         self.open = false;
-        self.sequencer.end(&self.bus, &self.board_id, self.seq, Some(event));
+        self.sequencer.end(&self.board_id, self.seq, Some(event));
     }
 }
 
@@ -96,7 +101,7 @@ impl Drop for Turn {
     /// longer wait for it.
     fn drop(&mut self) {
         if self.open {
-            self.sequencer.end(&self.bus, &self.board_id, self.seq, None);
+            self.sequencer.end(&self.board_id, self.seq, None);
         }
     }
 }
@@ -110,16 +115,15 @@ mod tests {
     async fn commits_that_finish_out_of_order_are_published_in_seq_order() {
         let bus = Arc::new(Bus::new(64));
         let mut rx = bus.subscribe("b1");
-        let sequencer = Arc::new(Sequencer::default());
-        let turns: Vec<Turn> = (1..=4).map(|seq| sequencer.turn(&bus, "b1", seq)).collect();
-        let mut turns: Vec<Option<Turn>> = turns.into_iter().map(Some).collect();
+        let sequencer = Arc::new(Sequencer::new(bus.clone()));
+        let [one, two, three, four] = [1, 2, 3, 4].map(|seq| sequencer.turn("b1", seq));
         // 3 and 2 commit first: held for 1.
-        turns[2].take().unwrap().publish(event("b1", 3));
-        turns[1].take().unwrap().publish(event("b1", 2));
+        three.publish(event("b1", 3));
+        two.publish(event("b1", 2));
         assert_eq!(drained(&bus, &mut rx).await, Vec::<u64>::new());
-        turns[0].take().unwrap().publish(event("b1", 1));
+        one.publish(event("b1", 1));
         assert_eq!(drained(&bus, &mut rx).await, [1, 2, 3]);
-        turns[3].take().unwrap().publish(event("b1", 4));
+        four.publish(event("b1", 4));
         assert_eq!(drained(&bus, &mut rx).await, [4]);
         assert!(sequencer.boards.lock().unwrap().is_empty(), "nothing left behind");
     }
@@ -128,9 +132,9 @@ mod tests {
     async fn a_turn_dropped_without_a_publish_lets_the_later_ones_go() {
         let bus = Arc::new(Bus::new(64));
         let mut rx = bus.subscribe("b1");
-        let sequencer = Arc::new(Sequencer::default());
-        let five = sequencer.turn(&bus, "b1", 5);
-        let six = sequencer.turn(&bus, "b1", 6);
+        let sequencer = Arc::new(Sequencer::new(bus.clone()));
+        let five = sequencer.turn("b1", 5);
+        let six = sequencer.turn("b1", 6);
         six.publish(event("b1", 6));
         assert_eq!(drained(&bus, &mut rx).await, Vec::<u64>::new());
         // 5 rolled back (its seq will be taken again by the next write).
@@ -143,9 +147,9 @@ mod tests {
     async fn boards_do_not_wait_for_each_other() {
         let bus = Arc::new(Bus::new(64));
         let mut rx = bus.subscribe("b2");
-        let sequencer = Arc::new(Sequencer::default());
-        let _waiting_on_b1 = sequencer.turn(&bus, "b1", 1);
-        sequencer.turn(&bus, "b2", 1).publish(event("b2", 1));
+        let sequencer = Arc::new(Sequencer::new(bus.clone()));
+        let _waiting_on_b1 = sequencer.turn("b1", 1);
+        sequencer.turn("b2", 1).publish(event("b2", 1));
         assert_eq!(drained(&bus, &mut rx).await, [1]);
     }
 }
