@@ -114,52 +114,52 @@ impl Connection {
         }
     }
 
-    /// The session, from the first frame to the close. The socket is split here, before
-    /// the session's future exists: a `WebSocket` moved out of an async fn's argument
-    /// still takes its room in the future, kept for the connection's whole life.
-    pub(super) fn run(self, socket: WebSocket) -> impl Future<Output = ()> + Send {
-        let (sink, stream) = socket.split();
-        self.session(sink, stream)
-    }
-
-    async fn session(mut self, mut sink: Sink, mut stream: SplitStream<WebSocket>) {
-        let _open = self.s.metrics.connection(crate::metrics::Transport::Ws);
-        let mut heartbeat = live::heartbeat(self.s.config.ws_ping_ms);
-        let mut out: Vec<Bytes> = Vec::new();
-        if self.identity.is_some() {
-            out.push(self.welcome());
-        }
-        let end = loop {
-            if !out.is_empty() && send_all(&mut sink, &mut out).await.is_err() {
-                break None;
+    /// The session, from the first frame to the close. Not an `async fn`: one moves its
+    /// arguments from their upvars into locals, so the future would keep two copies
+    /// of the connection (about 1 KiB) for the connection's whole life; this block
+    /// uses its captures in place. The socket is split before the future exists for
+    /// the same reason (a `WebSocket` moved out of an argument keeps its room).
+    pub(super) fn run(mut self, socket: WebSocket) -> impl Future<Output = ()> + Send {
+        let (mut sink, mut stream) = socket.split();
+        async move {
+            let _open = self.s.metrics.connection(crate::metrics::Transport::Ws);
+            let mut heartbeat = live::heartbeat(self.s.config.ws_ping_ms);
+            let mut out: Vec<Bytes> = Vec::new();
+            if self.identity.is_some() {
+                out.push(self.welcome());
             }
-            let flow = match self.wait(&mut stream, &mut heartbeat, &mut out).await {
-                Wake::Frame(frame) => self.on_frame(frame, &mut out).await,
-                Wake::Mail => Ok(()),
-                Wake::Board(item) => self.on_board(item, &mut out),
-                Wake::Heartbeat => self.on_heartbeat(&mut sink).await,
-                Wake::Revoked => Err(Some(Close::revoked(REVOKED))),
-                Wake::ShuttingDown => Err(Some(Close::going_away())),
-                Wake::TypingExpired => {
-                    self.expire_typing();
-                    Ok(())
+            let end = loop {
+                if !out.is_empty() && send_all(&mut sink, &mut out).await.is_err() {
+                    break None;
                 }
-                Wake::CursorDue => {
-                    self.flush_cursors();
-                    Ok(())
+                let flow = match self.wait(&mut stream, &mut heartbeat, &mut out).await {
+                    Wake::Frame(frame) => self.on_frame(frame, &mut out).await,
+                    Wake::Mail => Ok(()),
+                    Wake::Board(item) => self.on_board(item, &mut out),
+                    Wake::Heartbeat => self.on_heartbeat(&mut sink).await,
+                    Wake::Revoked => Err(Some(Close::revoked(REVOKED))),
+                    Wake::ShuttingDown => Err(Some(Close::going_away())),
+                    Wake::TypingExpired => {
+                        self.expire_typing();
+                        Ok(())
+                    }
+                    Wake::CursorDue => {
+                        self.flush_cursors();
+                        Ok(())
+                    }
+                    Wake::Idle => Err(Some(Close::idle(self.idle_after(heartbeat.period())))),
+                    Wake::NoAuth => Err(Some(Close::no_auth(Duration::from_millis(
+                        self.s.config.ws_handshake_timeout_ms,
+                    )))),
+                };
+                if let Err(end) = flow {
+                    break end;
                 }
-                Wake::Idle => Err(Some(Close::idle(self.idle_after(heartbeat.period())))),
-                Wake::NoAuth => Err(Some(Close::no_auth(Duration::from_millis(
-                    self.s.config.ws_handshake_timeout_ms,
-                )))),
             };
-            if let Err(end) = flow {
-                break end;
-            }
-        };
-        // Boxed: the close handshake's state is needed once, at the end, and an idle
-        // session (the task's resting size, per connection) should not carry room for it.
-        Box::pin(self.finish(sink, stream, out, end)).await;
+            // Boxed: the close handshake's state is needed once, at the end, and an idle
+            // session (the task's resting size, per connection) should not carry room for it.
+            Box::pin(self.finish(sink, stream, out, end)).await;
+        }
     }
 
     async fn wait(
