@@ -207,7 +207,8 @@ pub trait Tx: Send {
     async fn update_task(&mut self, task: &Task) -> Result<()>;
     async fn delete_task(&mut self, id: &str) -> Result<()>;
     async fn set_positions(&mut self, positions: &[TaskPosition]) -> Result<()>;
-    /// Takes the board's next seq (last + 1) and records it as the latest.
+    /// Takes the board's next seq (last + 1) and records it as the latest, at the latest
+    /// by the time [`Tx::append_event`] has appended it.
     async fn next_seq(&mut self, board_id: &str) -> Result<u64>;
     async fn append_event(&mut self, event: &BoardEvent) -> Result<()>;
     /// A board's labels, ordered by name ignoring case (then id).

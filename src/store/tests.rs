@@ -770,6 +770,7 @@ async fn a_write_on_a_locked_board_waits_for_the_lock_and_then_reads_what_it_com
                 tx.lock_board("b").await.unwrap();
                 let order = tx.task_order("l0").await.unwrap();
                 let seq = tx.next_seq("b").await.unwrap();
+                tx.append_event(&event("b", seq)).await.unwrap();
                 tx.commit().await.unwrap();
                 (order, seq)
             }
@@ -779,6 +780,7 @@ async fn a_write_on_a_locked_board_waits_for_the_lock_and_then_reads_what_it_com
         assert!(!second.is_finished(), "the second write did not wait for the lock");
         first.insert_task(&task("t", "l0", 0, 1)).await.unwrap();
         assert_eq!(first.next_seq("b").await.unwrap(), 1);
+        first.append_event(&event("b", 1)).await.unwrap();
         first.commit().await.unwrap();
         assert_eq!(second.await.unwrap(), (vec!["t".to_owned()], 2));
     }

@@ -50,9 +50,13 @@ pub(super) struct PgTx {
 
 /// What [`Tx::lock_board`] read of the board it locked.
 pub(super) struct LockedBoard {
-    id: String,
+    pub(super) id: String,
     /// `None`: deleted, or never was.
     pub(super) board: Option<Board>,
+    /// The board's latest seq, as the lock read it and [`Tx::next_seq`] advanced it:
+    /// nobody else takes one while the lock is held, so the next is known without a
+    /// round trip ([`Tx::append_event`] writes it back).
+    pub(super) last_seq: u64,
 }
 
 impl PgTx {
@@ -102,14 +106,23 @@ impl PgTx {
     /// finds nothing either.
     pub(super) async fn lock_board_row(&mut self, board_id: &str) -> Result<()> {
         let lock = sqlx::query(
-            "SELECT id, name, created_at, archived, deleted_at IS NOT NULL FROM boards WHERE id = $1 FOR NO KEY UPDATE",
+            "SELECT id, name, created_at, archived, deleted_at IS NOT NULL, last_seq FROM boards
+             WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(board_id.to_owned());
-        let row = self.first(lock, |r| Ok((board(r)?, r.try_get::<bool, _>(4)?))).await?;
-        let live = row.and_then(|(b, deleted)| (!deleted).then_some(b));
+        let row = self
+            .first(lock, |r| {
+                Ok((board(r)?, r.try_get::<bool, _>(4)?, r.try_get::<i64, _>(5)?))
+            })
+            .await?;
+        let last_seq = row
+            .as_ref()
+            .map_or(0, |(_, _, seq)| u64::try_from(*seq).unwrap_or_default());
+        let live = row.and_then(|(b, deleted, _)| (!deleted).then_some(b));
         self.locked = Some(LockedBoard {
             id: board_id.to_owned(),
             board: live,
+            last_seq,
         });
         Ok(())
     }
