@@ -8,7 +8,7 @@ use boardcast::store::CredentialKind;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_body, spawn_app, spawn_with};
+use crate::helpers::{TestApp, error_body, on_file, spawn_app, spawn_with};
 
 async fn post(app: &TestApp, path: &str, body: Value) -> Response {
     app.http.post(app.url(path)).json(&body).send().await.unwrap()
@@ -432,11 +432,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[tokio::test]
 async fn the_database_holds_no_plaintext_password_session_or_token() {
     let dir = tempfile::tempdir().unwrap();
-    let app = spawn_with(Config {
-        database_url: format!("sqlite:{}", dir.path().join("secrets.db").display()),
-        ..Config::ephemeral()
-    })
-    .await;
+    let app = spawn_with(on_file(&dir.path().join("secrets.db"))).await;
     let password = "Plain-Text-Password-42";
     let signup_token = token_of(signup(&app, "dana", password).await).await;
     let session = token_of(login(&app, "dana", password).await).await;
@@ -461,10 +457,7 @@ async fn the_database_holds_no_plaintext_password_session_or_token() {
 #[tokio::test]
 async fn a_restarted_demo_server_replaces_its_dev_sessions() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database_url: format!("sqlite:{}", dir.path().join("dev.db").display()),
-        ..Config::ephemeral()
-    };
+    let config = on_file(&dir.path().join("dev.db"));
     let first = spawn_with(config.clone()).await;
     let old = first.token("alice").to_owned();
     drop(first);

@@ -6,7 +6,7 @@ use boardcast::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{SseClient, TestApp, dense_order, spawn_app, spawn_with};
+use crate::helpers::{SseClient, TestApp, dense_order, on_file, spawn_app, spawn_with};
 
 async fn sixteen_concurrent_moves(app: &TestApp) {
     // Fill list-todo to 16 tasks, then move all of them at once to scattered positions.
@@ -91,11 +91,7 @@ async fn concurrent_creates_and_deletes_keep_seq_gap_free_across_boards() {
 #[tokio::test]
 async fn concurrent_writes_reach_a_live_subscriber_in_order_without_reading_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let app = spawn_with(Config {
-        database_url: format!("sqlite:{}", dir.path().join("groups.db").display()),
-        ..Config::ephemeral()
-    })
-    .await;
+    let app = spawn_with(on_file(&dir.path().join("groups.db"))).await;
     let mut sse = SseClient::connect(app.request(Method::GET, "/boards/board-1/events", None)).await;
     assert_eq!(sse.next_data().await.unwrap().json()["type"], "connected");
     const WRITERS: usize = 8;

@@ -25,6 +25,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(Config::ephemeral()).await
 }
 
+/// The test configuration on a SQLite file at `path` instead of memory: for what
+/// only a file shows (group commits, restarts, the bytes on disk).
+pub fn on_file(path: &std::path::Path) -> Config {
+    Config {
+        database_url: format!("sqlite:{}", path.display()),
+        ..Config::ephemeral()
+    }
+}
+
 pub async fn spawn_with(config: Config) -> TestApp {
     let app = Application::build(config).await.expect("server builds");
     let addr = app.local_addr();

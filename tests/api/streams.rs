@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tonic::Code;
 
-use crate::helpers::{SseClient, TestApp, as_user, big_task, error_body, spawn_app, spawn_with};
+use crate::helpers::{SseClient, TestApp, as_user, big_task, error_body, on_file, spawn_app, spawn_with};
 
 async fn sse(app: &TestApp, path: &str) -> SseClient {
     SseClient::connect(app.request(Method::GET, path, None)).await
@@ -102,10 +102,7 @@ async fn sse_sends_heartbeats_at_the_configured_interval() {
 #[tokio::test]
 async fn sse_resumes_from_the_log_after_a_server_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database_url: format!("sqlite:{}", dir.path().join("restart.db").display()),
-        ..Config::ephemeral()
-    };
+    let config = on_file(&dir.path().join("restart.db"));
     let first = spawn_with(config.clone()).await;
     for i in 0..3 {
         first.create_task("list-doing", &format!("before restart {i}")).await;

@@ -359,10 +359,8 @@ impl Tx for PgTx {
     }
 
     async fn next_seq(&mut self, board_id: &str) -> Result<u64> {
-        // One statement fewer while every other writer of the board waits on its lock.
-        if let Some(locked) = self.locked.as_mut().filter(|l| l.id == board_id && l.board.is_some()) {
-            locked.last_seq += 1;
-            return Ok(locked.last_seq);
+        if let Some(seq) = self.next_seq_of_locked(board_id) {
+            return Ok(seq);
         }
         let q =
             sqlx::query("UPDATE boards SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq").bind(board_id);

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use std::sync::Arc;
 
-use super::rows::board;
+use super::rows::{board, u64_of};
 use crate::metrics::Metrics;
 use crate::proto::v1::Board;
 use crate::store::{Result, Tx};
@@ -50,13 +50,13 @@ pub(super) struct PgTx {
 
 /// What [`Tx::lock_board`] read of the board it locked.
 pub(super) struct LockedBoard {
-    pub(super) id: String,
+    id: String,
     /// `None`: deleted, or never was.
     pub(super) board: Option<Board>,
     /// The board's latest seq, as the lock read it and [`Tx::next_seq`] advanced it:
     /// nobody else takes one while the lock is held, so the next is known without a
     /// round trip ([`Tx::append_event`] writes it back).
-    pub(super) last_seq: u64,
+    last_seq: u64,
 }
 
 impl PgTx {
@@ -115,9 +115,7 @@ impl PgTx {
                 Ok((board(r)?, r.try_get::<bool, _>(4)?, r.try_get::<i64, _>(5)?))
             })
             .await?;
-        let last_seq = row
-            .as_ref()
-            .map_or(0, |(_, _, seq)| u64::try_from(*seq).unwrap_or_default());
+        let last_seq = row.as_ref().map_or(0, |(_, _, seq)| u64_of(*seq));
         let live = row.and_then(|(b, deleted, _)| (!deleted).then_some(b));
         self.locked = Some(LockedBoard {
             id: board_id.to_owned(),
@@ -130,6 +128,15 @@ impl PgTx {
     /// The board as the lock read it, when `id` is the locked board.
     pub(super) fn locked_board(&self, id: &str) -> Option<&LockedBoard> {
         self.locked.as_ref().filter(|locked| locked.id == id)
+    }
+
+    /// [`Tx::next_seq`] of the live board this transaction locked, taken from the
+    /// lock's read: one statement fewer while every other writer of the board waits
+    /// on its lock. `None` for any other board.
+    pub(super) fn next_seq_of_locked(&mut self, board_id: &str) -> Option<u64> {
+        let locked = self.locked.as_mut().filter(|l| l.id == board_id && l.board.is_some())?;
+        locked.last_seq += 1;
+        Some(locked.last_seq)
     }
 
     /// [`Tx::lock_request`]: a transaction-scoped advisory lock keyed by the hashes of
