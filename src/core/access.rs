@@ -17,7 +17,7 @@
 
 use super::{Error, Result};
 use crate::proto::v1::{Board, BoardList, Label, Role, Task, User};
-use crate::store::Tx;
+use crate::store::{OnBoard, Tx};
 
 /// The identity of token-less requests when guest access is on (loopback listeners):
 /// an editor of the seeded boards, so the seed course's walkthrough works as written.
@@ -130,12 +130,10 @@ pub(super) async fn visible_board(tx: &mut dyn Tx, actor: &Actor, id: &str) -> R
 /// does not exist or is on a board the actor is not a member of.
 pub(super) async fn task_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<Task> {
     let missing = || Error::not_found("task", id);
-    let mut task = tx.task(id).await?.ok_or_else(missing)?;
     if need > Need::Read {
-        // A task never leaves its board: the board read before the lock is still its.
-        tx.lock_board(&task.board_id).await?;
-        task = tx.task(id).await?.ok_or_else(missing)?;
+        tx.lock_board_of(OnBoard::Task(id)).await?.ok_or_else(missing)?;
     }
+    let task = tx.task(id).await?.ok_or_else(missing)?;
     require(tx, actor, &task.board_id, need, missing).await?;
     if need > Need::Read {
         writable(&tx.board(&task.board_id).await?.ok_or_else(missing)?)?;
@@ -152,11 +150,10 @@ pub(super) async fn visible_task(tx: &mut dyn Tx, actor: &Actor, id: &str) -> Re
 /// does not exist or is on a board the actor is not a member of.
 pub(super) async fn list_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<BoardList> {
     let missing = || Error::not_found("list", id);
-    let mut list = tx.list(id).await?.ok_or_else(missing)?;
     if need > Need::Read {
-        tx.lock_board(&list.board_id).await?;
-        list = tx.list(id).await?.ok_or_else(missing)?;
+        tx.lock_board_of(OnBoard::List(id)).await?.ok_or_else(missing)?;
     }
+    let list = tx.list(id).await?.ok_or_else(missing)?;
     require(tx, actor, &list.board_id, need, missing).await?;
     if need > Need::Read {
         writable(&tx.board(&list.board_id).await?.ok_or_else(missing)?)?;
@@ -168,11 +165,10 @@ pub(super) async fn list_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need
 /// it does not exist or is on a board the actor is not a member of.
 pub(super) async fn label_as(tx: &mut dyn Tx, actor: &Actor, id: &str, need: Need) -> Result<Label> {
     let missing = || Error::not_found("label", id);
-    let mut label = tx.label(id).await?.ok_or_else(missing)?;
     if need > Need::Read {
-        tx.lock_board(&label.board_id).await?;
-        label = tx.label(id).await?.ok_or_else(missing)?;
+        tx.lock_board_of(OnBoard::Label(id)).await?.ok_or_else(missing)?;
     }
+    let label = tx.label(id).await?.ok_or_else(missing)?;
     let board = tx.board(&label.board_id).await?.ok_or_else(missing)?;
     require(tx, actor, &board.id, need, missing).await?;
     if need > Need::Read {

@@ -96,7 +96,7 @@ pub(super) fn unwritable(e: &rusqlite::Error) -> Option<&'static str> {
 /// connection within the pool's timeout, a closed pool, or the server ending the
 /// session (SQLSTATE class 08, connection exception; 57P01..57P03, an administrator,
 /// a crash or a start-up).
-fn connection_failed(e: &sqlx::Error) -> bool {
+pub(super) fn connection_failed(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)

@@ -125,6 +125,15 @@ pub struct NewCredential<'a> {
     pub created_ms: i64,
 }
 
+/// A row that belongs to one board for its whole life (a list, a task or a label
+/// never moves to another board): [`Tx::lock_board_of`] locks that board.
+#[derive(Clone, Copy, Debug)]
+pub enum OnBoard<'a> {
+    List(&'a str),
+    Task(&'a str),
+    Label(&'a str),
+}
+
 /// One transaction. Dropped without [`Tx::commit`], it rolls back.
 #[async_trait]
 pub trait Tx: Send {
@@ -174,6 +183,20 @@ pub trait Tx: Send {
     /// takes it before reading anything its rule depends on. (SQLite: nothing to do,
     /// its one writer runs every write transaction alone.)
     async fn lock_board(&mut self, board_id: &str) -> Result<()>;
+    /// [`Tx::lock_board`] on the board `row` belongs to, found from the row; returns
+    /// that board's id, or `None` (nothing locked) when the row does not exist. The
+    /// row itself may change or go while the lock is awaited: read it again after.
+    async fn lock_board_of(&mut self, row: OnBoard<'_>) -> Result<Option<String>> {
+        let board_id = match row {
+            OnBoard::List(id) => self.list(id).await?.map(|list| list.board_id),
+            OnBoard::Task(id) => self.task(id).await?.map(|task| task.board_id),
+            OnBoard::Label(id) => self.label(id).await?.map(|label| label.board_id),
+        };
+        if let Some(id) = &board_id {
+            self.lock_board(id).await?;
+        }
+        Ok(board_id)
+    }
     /// In a write transaction: waits for and holds the lock of the request id `key` of
     /// `actor` until commit or rollback, so a retry sent while the first attempt is
     /// still running waits for it and then finds its answer ([`Tx::idempotent`])

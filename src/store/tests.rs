@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::postgres::scratch::test_database;
-use super::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, PgStore, SqliteStore, Store, TaskCursor, Tx};
+use super::{
+    CredentialKind, IdempotentRecord, LogBounds, NewCredential, OnBoard, PgStore, SqliteStore, Store, TaskCursor, Tx,
+};
 use crate::proto::v1::{
     Board, BoardEvent, BoardList, BoardUpdated, Label, ListPosition, Role, Task, TaskPosition, User,
     board_event::Payload,
@@ -783,6 +785,108 @@ async fn a_write_on_a_locked_board_waits_for_the_lock_and_then_reads_what_it_com
         first.append_event(&event("b", 1)).await.unwrap();
         first.commit().await.unwrap();
         assert_eq!(second.await.unwrap(), (vec!["t".to_owned()], 2));
+    }
+}
+
+#[tokio::test]
+async fn a_row_locks_the_board_it_belongs_to() {
+    for b in backends(Needs::Any).await {
+        eprintln!("backend: {}", b.name);
+        let store = b.store.as_ref();
+        seed(store).await;
+        let mut tx = store.write().await.unwrap();
+        tx.insert_task(&task("t", "l0", 0, 1)).await.unwrap();
+        tx.insert_label(&label("lab", "x")).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        for row in [OnBoard::List("l1"), OnBoard::Task("t"), OnBoard::Label("lab")] {
+            assert_eq!(tx.lock_board_of(row).await.unwrap().as_deref(), Some("b"), "{row:?}");
+        }
+        for row in [OnBoard::List("nope"), OnBoard::Task("nope"), OnBoard::Label("nope")] {
+            assert_eq!(tx.lock_board_of(row).await.unwrap(), None, "{row:?}");
+        }
+        // Locked through a row, the board is locked as by its id: its next seq follows.
+        let seq = tx.next_seq("b").await.unwrap();
+        tx.append_event(&event("b", seq)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.read().await.unwrap().last_seq("b").await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_write_locking_through_a_row_waits_for_the_board_and_then_reads_the_row_as_committed() {
+    for b in backends(Needs::Any).await {
+        eprintln!("backend: {}", b.name);
+        let store = b.store.clone();
+        seed(store.as_ref()).await;
+        let mut first = store.write().await.unwrap();
+        first.lock_board("b").await.unwrap();
+        let second = {
+            let store = store.clone();
+            async move {
+                let mut tx = store.write().await.unwrap();
+                let board = tx.lock_board_of(OnBoard::List("l0")).await.unwrap();
+                let list = tx.list("l0").await.unwrap().map(|l| l.name);
+                let seq = tx.next_seq("b").await.unwrap();
+                tx.append_event(&event("b", seq)).await.unwrap();
+                tx.commit().await.unwrap();
+                (board, list, seq)
+            }
+        };
+        let second = tokio::spawn(second);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "the second write did not wait for the lock");
+        first
+            .update_list(&BoardList {
+                name: "Renamed".into(),
+                ..list("l0", "b", 0)
+            })
+            .await
+            .unwrap();
+        let seq = first.next_seq("b").await.unwrap();
+        first.append_event(&event("b", seq)).await.unwrap();
+        first.commit().await.unwrap();
+        let (board, name, seq) = second.await.unwrap();
+        assert_eq!(board.as_deref(), Some("b"));
+        assert_eq!(
+            name.as_deref(),
+            Some("Renamed"),
+            "the row read after the lock is not the committed one"
+        );
+        assert_eq!(seq, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_while_pooled_is_replaced_when_lent() {
+    let Some(url) = test_database().await else { return };
+    let store = PgStore::connect(&url).await.unwrap();
+    seed(&store).await;
+    // Several connections in the pool, every one just used: none is idle long enough
+    // to be pinged before it is lent again.
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        open.push(store.write().await.unwrap());
+    }
+    for tx in open {
+        tx.commit().await.unwrap();
+    }
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    for round in 0..6 {
+        let mut tx = store
+            .write()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: a write on a closed connection: {e}"));
+        tx.lock_board("b").await.unwrap();
+        tx.insert_board(&board(&format!("after-{round}")), &[]).await.unwrap();
+        tx.commit().await.unwrap();
     }
 }
 

@@ -46,6 +46,9 @@ use tx::PgTx;
 
 pub use cluster::PgCluster;
 
+/// A pooled connection idle this long is pinged before it is lent.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct PgStore {
     pool: PgPool,
     /// This instance's part in the cluster of instances on this database.
@@ -64,13 +67,23 @@ impl PgStore {
     pub async fn open(url: &str, metrics: Arc<Metrics>) -> Result<Self> {
         let parsed = url::pool_url(url)?;
         let options = PgConnectOptions::from_str(&parsed.server)?;
-        // The ping before each lend stays (sqlx's default), though it costs a round
-        // trip per transaction: it is also what sends the `ROLLBACK` a dropped
-        // transaction left queued. Without it the next `BEGIN` ran inside the old,
-        // read-only transaction ("there is already a transaction in progress").
+        // No ping before each lend (sqlx's default): it is a round trip per
+        // transaction, and under load a connection comes back from its previous
+        // transaction (whose end sqlx's release ping already flushed) microseconds
+        // before. One idle for a while is pinged (a restart of the server most likely
+        // closed it); one that died sooner fails its `BEGIN`, and `tx::begin` retries.
         let pool = PgPoolOptions::new()
             .max_connections(parsed.max_connections)
             .acquire_timeout(parsed.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;

@@ -11,7 +11,7 @@ use super::tx::PgTx;
 use crate::proto::v1::{
     ApiToken, Board, BoardEvent, BoardList, Label, ListPosition, Member, Role, Task, TaskPosition, User,
 };
-use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, Result, TaskCursor, Tx};
+use crate::store::{CredentialKind, IdempotentRecord, LogBounds, NewCredential, OnBoard, Result, TaskCursor, Tx};
 
 fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or_default()
@@ -179,6 +179,10 @@ impl Tx for PgTx {
 
     async fn lock_board(&mut self, board_id: &str) -> Result<()> {
         self.lock_board_row(board_id).await
+    }
+
+    async fn lock_board_of(&mut self, row: OnBoard<'_>) -> Result<Option<String>> {
+        self.lock_board_of_row(row).await
     }
 
     async fn lock_request(&mut self, actor: &str, key: &str) -> Result<()> {

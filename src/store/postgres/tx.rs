@@ -10,7 +10,23 @@ use std::sync::Arc;
 use super::rows::{board, u64_of};
 use crate::metrics::Metrics;
 use crate::proto::v1::Board;
-use crate::store::{Result, Tx};
+use crate::store::{OnBoard, Result, Tx};
+
+/// A board lock statement: the columns [`PgTx::lock`] reads, for the board `$where`
+/// finds, locked.
+macro_rules! lock_board {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, name, created_at, archived, deleted_at IS NOT NULL, last_seq FROM boards WHERE ",
+            $where,
+            " FOR NO KEY UPDATE"
+        )
+    };
+}
+const LOCK_BOARD: &str = lock_board!("id = $1");
+const LOCK_BOARD_OF_LIST: &str = lock_board!("id = (SELECT board_id FROM lists WHERE id = $1)");
+const LOCK_BOARD_OF_TASK: &str = lock_board!("id = (SELECT board_id FROM tasks WHERE id = $1)");
+const LOCK_BOARD_OF_LABEL: &str = lock_board!("id = (SELECT board_id FROM labels WHERE id = $1)");
 
 /// A statement with its binds.
 pub(super) type Query = sqlx::query::Query<'static, Postgres, PgArguments>;
@@ -29,12 +45,33 @@ const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 /// transaction, and the next borrower's `BEGIN` is ignored ("there is already a
 /// transaction in progress"): a write then runs in an old read-only snapshot. Run to
 /// completion, the `Transaction` exists and its drop rolls back as it should.
+///
+/// A pooled connection is not pinged before it is lent (see [`super::PgStore::open`]),
+/// so one the server has closed since (a restart, an administrator) is found dead by
+/// its `BEGIN`, before anything was asked of it, and the `BEGIN` is retried: at most
+/// once per connection the pool can hold, and once more (by then on a new one).
 async fn begin(pool: &PgPool, statement: &'static str) -> Result<Transaction<'static, Postgres>> {
     let pool = pool.clone();
-    match tokio::spawn(async move { pool.begin_with(statement).await }).await {
+    let begun = tokio::spawn(async move {
+        let mut attempts = pool.options().get_max_connections() + 1;
+        loop {
+            attempts -= 1;
+            let begun = pool.begin_with(statement).await;
+            if !matches!(&begun, Err(e) if attempts > 0 && closed_since_lent(e)) {
+                return begun;
+            }
+        }
+    });
+    match begun.await {
         Ok(begun) => Ok(begun?),
         Err(e) => Err(crate::store::Error::Postgres(sqlx::Error::Io(std::io::Error::other(e)))),
     }
+}
+
+/// A `BEGIN` that failed on its connection, not for want of one: the pool's own
+/// failures (no connection in time, closed) are not retried.
+fn closed_since_lent(e: &sqlx::Error) -> bool {
+    !matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) && crate::store::error::connection_failed(e)
 }
 
 pub(super) struct PgTx {
@@ -105,24 +142,51 @@ impl PgTx {
     /// without waiting. A board that does not exist locks nothing: the read after it
     /// finds nothing either.
     pub(super) async fn lock_board_row(&mut self, board_id: &str) -> Result<()> {
-        let lock = sqlx::query(
-            "SELECT id, name, created_at, archived, deleted_at IS NOT NULL, last_seq FROM boards
-             WHERE id = $1 FOR NO KEY UPDATE",
-        )
-        .bind(board_id.to_owned());
+        let lock = sqlx::query(LOCK_BOARD).bind(board_id.to_owned());
+        if self.lock(lock).await?.is_none() {
+            self.locked = Some(LockedBoard {
+                id: board_id.to_owned(),
+                board: None,
+                last_seq: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Tx::lock_board_of`] in one round trip: the board is found from the row in the
+    /// lock's own statement. Its snapshot predates the wait for the lock, which is
+    /// sound only because the row never moves to another board; what the row holds
+    /// now is read after, as core does.
+    pub(super) async fn lock_board_of_row(&mut self, row: OnBoard<'_>) -> Result<Option<String>> {
+        let (sql, id) = match row {
+            OnBoard::List(id) => (LOCK_BOARD_OF_LIST, id),
+            OnBoard::Task(id) => (LOCK_BOARD_OF_TASK, id),
+            OnBoard::Label(id) => (LOCK_BOARD_OF_LABEL, id),
+        };
+        self.lock(sqlx::query(sql).bind(id.to_owned())).await
+    }
+
+    /// Runs a board lock statement (built by `lock_board!`) and keeps
+    /// what it read; returns the locked board's id, `None` when it matched no row.
+    async fn lock(&mut self, lock: Query) -> Result<Option<String>> {
         let row = self
             .first(lock, |r| {
-                Ok((board(r)?, r.try_get::<bool, _>(4)?, r.try_get::<i64, _>(5)?))
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    board(r)?,
+                    r.try_get::<bool, _>(4)?,
+                    r.try_get::<i64, _>(5)?,
+                ))
             })
             .await?;
-        let last_seq = row.as_ref().map_or(0, |(_, _, seq)| u64_of(*seq));
-        let live = row.and_then(|(b, deleted, _)| (!deleted).then_some(b));
-        self.locked = Some(LockedBoard {
-            id: board_id.to_owned(),
-            board: live,
-            last_seq,
-        });
-        Ok(())
+        Ok(row.map(|(id, board, deleted, last_seq)| {
+            self.locked = Some(LockedBoard {
+                id: id.clone(),
+                board: (!deleted).then_some(board),
+                last_seq: u64_of(last_seq),
+            });
+            id
+        }))
     }
 
     /// The board as the lock read it, when `id` is the locked board.
