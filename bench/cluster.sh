@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Several boardcast instances on one PostgreSQL (issue 12's targets), beside the same
 # measures on one embedded-SQLite instance and nchan, in one run:
-#   1. durable creates/s with 64 writers, on one board and over 20 boards;
+#   1. durable creates/s with 64 writers, on one board and over 20 boards, and over 20
+#      boards the CPU a create costs the instances and PostgreSQL;
 #   2. create latency at a fixed 500/s and 2,000/s;
 #   3. write→deliver latency at 500 and 2,000 writes/s, written on instance A, delivered
 #      by B (beside: one SQLite instance, and nchan publishing to its own subscribers);
@@ -94,6 +95,31 @@ print(f"| {label} | {rate:,.0f}/s | {lat['p50']:.2f} | {lat['p99']:.2f} | {lat['
 PY
 }
 
+# CPU seconds (utime + stime) so far of the instances and of every PostgreSQL process
+# on this machine (the server under test is assumed local, as in every section here).
+cpu_secs() { # prints "instances postgres"
+  local hz inst=0 pg=0 pid t
+  hz=$(getconf CLK_TCK)
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) && inst=$((inst + t))
+  done
+  for pid in $(pgrep -x postgres || true); do
+    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) && pg=$((pg + t))
+  done
+  echo "$((inst * 1000000 / hz)) $((pg * 1000000 / hz))"
+}
+
+# What a create cost in CPU, beside its row: µs of the instances' and of PostgreSQL's
+# processes per write over the run that printed `line`.
+cpu_per_write() { # label before-"inst pg" line
+  local inst0 pg0 inst1 pg1 n
+  read -r inst0 pg0 <<<"$2"
+  read -r inst1 pg1 <<<"$(cpu_secs)"
+  n=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r.get("events") or r.get("writes") or 0)' "$3")
+  [ "$n" -gt 0 ] && printf '%s: CPU per create: instances %d µs, PostgreSQL %d µs\n' "$1" \
+    $(((inst1 - inst0) / n)) $(((pg1 - pg0) / n)) >>"$WORK/cpu.txt"
+}
+
 writes() { # label addrs rate count [concurrency]
   local line
   phase "writes: $1"
@@ -111,12 +137,16 @@ start 0 "$WORK/sqlite/bench.db"; writes "SQLite, 1 instance, one board" "$(addr 
 fresh_db; start 0; writes "PostgreSQL, 1 instance, one board" "$(addr 0)" 0 20000
 make_token
 phase "writes: PostgreSQL, 1 instance, 20 boards"
+before=$(cpu_secs)
 line=$("$BIN/loadgen" soak --addrs "$(addr 0)" --token "$TOKEN" --boards 20 --events 20000 --subscribers 0 --cycles 0 --json)
 row "PostgreSQL, 1 instance, 20 boards" "$line"
+cpu_per_write "PostgreSQL, 1 instance, 20 boards" "$before" "$line"
 start 1
 phase "writes: PostgreSQL, 2 instances, 20 boards"
+before=$(cpu_secs)
 line=$("$BIN/loadgen" soak --addrs "$(addr 0),$(addr 1)" --token "$TOKEN" --boards 20 --events 20000 --subscribers 0 --cycles 0 --json)
 row "PostgreSQL, 2 instances, 20 boards" "$line"
+cpu_per_write "PostgreSQL, 2 instances, 20 boards" "$before" "$line"
 stop_all
 # The reference: the same server running pgbench's simple-update transaction (BEGIN,
 # UPDATE, SELECT, INSERT, END), 16 clients: what this machine's PostgreSQL commits
@@ -128,6 +158,9 @@ tps=$(pgbench -c 16 -j 2 -T 10 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev
 lat=$(pgbench -c 16 -j 2 -T 5 -N -M prepared "$SERVER/${DBNAME}_pgbench" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\).*/\1/p')
 psql "$SERVER/postgres" -qc "DROP DATABASE IF EXISTS ${DBNAME}_pgbench WITH (FORCE)" >/dev/null
 printf '| reference: pgbench -N (simple update), 16 clients | %.0f/s | avg %s | | |\n' "$tps" "$lat" | tee -a "$OUT"
+# Where a create's time goes on a machine where everything shares the cores: each
+# round trip wakes two processes, so CPU per create tracks statements per create.
+echo | tee -a "$OUT"; { cat "$WORK/cpu.txt" 2>/dev/null || true; } | tee -a "$OUT"
 }
 
 want 2 && {
