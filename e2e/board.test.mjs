@@ -26,12 +26,14 @@ afterEach(async () => {
   server.stop();
 });
 
-/// A window signed in as `user`, on board-1, live. `init` runs in the page before its scripts.
-async function open(user, init) {
+/// A window signed in as `user`, on board-1, live. `init` runs in the page before its
+/// scripts; `setup` gets the browser context before the page opens (to route its traffic).
+async function open(user, init, setup) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
   contexts.push(context);
   await context.addInitScript(token => localStorage.setItem('boardcast.token', token), server.tokens[user]);
   if (init) await context.addInitScript(init);
+  if (setup) await setup(context);
   const page = await context.newPage();
   page.on('pageerror', e => { throw e; });
   await page.goto(`${server.url}/#board-1`);
@@ -107,6 +109,33 @@ test('both viewers, typing and cursors show in the other window', async () => {
   await alice.mouse.move(600, 400);
   await bob.screenshot({ path: path.join(artifacts, 'two-users-bob.png') });
   await alice.screenshot({ path: path.join(artifacts, 'two-users-alice.png') });
+});
+
+test('a typing indicator whose stop is lost goes by itself', async () => {
+  // alice's socket loses every user_stopped_typing, as a client that falls behind can
+  // (room messages are droppable), or as a signal lost between instances.
+  const alice = await open('alice', undefined, context => context.routeWebSocket(/\/ws/, ws => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage(message => {
+      if (typeof message === 'string' && JSON.parse(message).type === 'user_stopped_typing') return;
+      ws.send(message);
+    });
+  }));
+  const bob = await open('bob');
+  await alice.locator('#viewers .avatar[data-user-id="bob"]').waitFor();
+  await card(bob, 'Design the landing page').dblclick();
+  await bob.locator('.card form input[name="title"]').type(' v2');
+  const typing = card(alice, 'Design the landing page').locator('.typing', { hasText: 'Bob is typing…' });
+  await typing.waitFor({ timeout: 3000 });
+  await bob.keyboard.press('Escape');
+  const stopped = Date.now();
+  // The stop never came: still shown a second later...
+  await alice.waitForTimeout(1000);
+  assert.equal(await typing.count(), 1, 'the stop was not lost: the test proves nothing');
+  // ...and gone once it has not been heard again for 6 s.
+  await alice.locator('.typing').waitFor({ state: 'detached', timeout: 8000 });
+  const after = Date.now() - stopped;
+  assert.ok(after >= 4000 && after < 8500, `gone after ${after} ms`);
 });
 
 test('changes made offline are replayed once on reconnect', async () => {

@@ -235,6 +235,39 @@ async fn typing_shows_to_others_and_expires_by_itself() {
 }
 
 #[tokio::test]
+async fn ongoing_typing_is_heard_again_so_a_lost_stop_cannot_leave_it_shown() {
+    let app = spawn_app().await;
+    let (mut alice, mut bob) = alice_and_bob_on_board_1(&app).await;
+    let typing = json!({"type":"typing","boardId":"board-1"});
+    bob.send(typing.clone()).await;
+    alice.recv_type("user_typing").await;
+    let started = std::time::Instant::now();
+    // Bob keeps typing (no card named: before, only the start was heard), refreshing
+    // every 800 ms for 4 s; alice hears it again once 2.5 s have passed, at his next
+    // refresh, and not before.
+    let refreshing = async {
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            bob.send(typing.clone()).await;
+        }
+    };
+    let hearing = async {
+        let again = alice.recv_within(Duration::from_secs(4)).await;
+        (again, started.elapsed())
+    };
+    let ((again, after), ()) = tokio::join!(hearing, refreshing);
+    assert_eq!(
+        (again["type"].as_str(), again["userId"].as_str()),
+        (Some("user_typing"), Some("bob")),
+        "{again}"
+    );
+    assert!(
+        after >= Duration::from_millis(2500) && after < Duration::from_millis(3600),
+        "heard again after {after:?}"
+    );
+}
+
+#[tokio::test]
 async fn cursors_are_coalesced_latest_wins_and_never_echoed() {
     let app = spawn_app().await;
     let (mut alice, mut bob) = alice_and_bob_on_board_1(&app).await;

@@ -97,6 +97,19 @@ export function connectWs() {
   };
 }
 
+// A user_stopped_typing can be dropped (a client that falls behind loses room
+// messages), while an ongoing indicator is heard again at least every 5 s (ws.proto):
+// one not heard for 6 s has stopped.
+const TYPING_STALE_MS = 6000;
+setInterval(() => {
+  const now = Date.now();
+  let gone = false;
+  for (const [userId, t] of state.typing) {
+    if (now - t.at > TYPING_STALE_MS) { state.typing.delete(userId); gone = true; }
+  }
+  if (gone) render();
+}, 1000);
+
 function onWsMessage(msg) {
   switch (msg.type) {
     case 'presence':
@@ -117,7 +130,7 @@ function onWsMessage(msg) {
       renderViewers();
       render();
       break;
-    case 'user_typing': state.typing.set(msg.userId, { name: msg.name, taskId: msg.taskId }); render(); break;
+    case 'user_typing': state.typing.set(msg.userId, { name: msg.name, taskId: msg.taskId, at: Date.now() }); render(); break;
     case 'user_stopped_typing': state.typing.delete(msg.userId); render(); break;
     case 'cursor': {
       const name = state.viewers.get(msg.userId)?.name || msg.userId;

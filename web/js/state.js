@@ -15,7 +15,7 @@ export const state = {
   queue: [],            // pending mutations, oldest first
   viewers: new Map(),   // userId → viewer
   viewerCount: 0,       // every viewer of the room; a large room lists only some
-  typing: new Map(),    // userId → { name, taskId }
+  typing: new Map(),    // userId → { name, taskId, at: when last heard (ms) }
   cursors: new Map(),   // userId → { x, y, color, name }
   editing: null,        // id of the card being edited in place
   focusId: null,        // card (or list) to focus after a render

@@ -35,6 +35,14 @@ pub(super) type Flow = Result<(), Option<Close>>;
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// A typing indicator a connection holds in a room.
+pub(super) struct Typist {
+    /// When it stops by itself: `TYPING_TTL` after the last `typing`.
+    pub(super) expires: Instant,
+    /// When the room last heard `user_typing` for it.
+    pub(super) announced: Instant,
+}
+
 pub(super) struct Connection {
     pub(super) s: AppState,
     pub(super) id: ConnId,
@@ -49,8 +57,8 @@ pub(super) struct Connection {
     inbox: Inbox,
     /// Boards whose room this connection is in.
     pub(super) rooms: Vec<String>,
-    /// board → when its typing indicator expires.
-    pub(super) typing: HashMap<String, Instant>,
+    /// board → this connection's typing indicator in its room.
+    pub(super) typing: HashMap<String, Typist>,
     /// board → latest unsent cursor position.
     pub(super) cursors: HashMap<String, (f64, f64)>,
     pub(super) next_cursor_at: Instant,
@@ -168,7 +176,7 @@ impl Connection {
         heartbeat: &mut Interval,
         out: &mut Vec<Bytes>,
     ) -> Wake {
-        let typing_due = self.typing.values().min().copied();
+        let typing_due = self.typing.values().map(|t| t.expires).min();
         let cursor_due = (!self.cursors.is_empty()).then_some(self.next_cursor_at);
         let following = self.sub.as_ref().is_some_and(|s| !s.is_empty());
         let idle_at = self.last_heard + self.idle_after(heartbeat.period());

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::connection::Connection;
+use super::connection::{Connection, Typist};
 use super::upgrade::identity_of;
 use crate::core::{Actor, Error, Result, Resume};
 use crate::proto::v1::client_message::Message as In;
@@ -18,6 +18,11 @@ use crate::wire::ws::{ack, frame};
 
 /// Typing expires this long after the last `typing`.
 const TYPING_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// While typing goes on (refreshed within `TYPING_TTL`), the room hears `user_typing`
+/// again once this long has passed: a `user_stopped_typing` is droppable (a slow
+/// client's room messages, a signal lost between instances), so clients let go of an
+/// indicator not repeated for a while (ws.proto), and this keeps a live one shown.
+const TYPING_REPEAT: std::time::Duration = std::time::Duration::from_millis(2500);
 
 /// A mutation's answer, as the `ack` that tells the client it is done.
 trait Acked {
@@ -117,15 +122,20 @@ impl Connection {
         Ok(())
     }
 
-    /// Starts (or refreshes) typing; the room hears it when it starts, or when it
-    /// names a task.
+    /// Starts (or refreshes) typing; the room hears it when it starts, when it
+    /// names a task, and on the first refresh `TYPING_REPEAT` or more after it last
+    /// heard it.
     fn typing(&mut self, viewer: &Viewer, typing: Typing) -> Result<()> {
         self.require_room(&typing.board_id)?;
-        let was_typing = self
-            .typing
-            .insert(typing.board_id.clone(), Instant::now() + TYPING_TTL)
-            .is_some();
-        if !was_typing || !typing.task_id.is_empty() {
+        let now = Instant::now();
+        let last = self.typing.get(&typing.board_id).map(|t| t.announced);
+        let announce = last.is_none_or(|at| now >= at + TYPING_REPEAT) || !typing.task_id.is_empty();
+        let typist = Typist {
+            expires: now + TYPING_TTL,
+            announced: if announce { now } else { last.unwrap_or(now) },
+        };
+        self.typing.insert(typing.board_id.clone(), typist);
+        if announce {
             let text = frame(Out::UserTyping(UserTyping {
                 board_id: typing.board_id.clone(),
                 user_id: viewer.user_id.clone(),

@@ -75,7 +75,7 @@ impl Connection {
         let expired: Vec<String> = self
             .typing
             .iter()
-            .filter(|(_, at)| **at <= now)
+            .filter(|(_, typist)| typist.expires <= now)
             .map(|(b, _)| b.clone())
             .collect();
         for board_id in expired {
