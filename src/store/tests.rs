@@ -759,32 +759,58 @@ async fn still_waiting<F: std::future::Future>(f: &mut std::pin::Pin<&mut F>) ->
 
 #[tokio::test]
 async fn a_write_on_a_locked_board_waits_for_the_lock_and_then_reads_what_it_committed() {
-    for b in backends(Needs::Any).await {
-        eprintln!("backend: {}", b.name);
-        let store = b.store.clone();
-        seed(store.as_ref()).await;
-        let mut first = store.write().await.unwrap();
-        first.lock_board("b").await.unwrap();
-        let second = {
-            let store = store.clone();
-            async move {
-                let mut tx = store.write().await.unwrap();
-                tx.lock_board("b").await.unwrap();
-                let order = tx.task_order("l0").await.unwrap();
-                let seq = tx.next_seq("b").await.unwrap();
-                tx.append_event(&event("b", seq)).await.unwrap();
-                tx.commit().await.unwrap();
-                (order, seq)
-            }
-        };
-        let second = tokio::spawn(second);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!second.is_finished(), "the second write did not wait for the lock");
-        first.insert_task(&task("t", "l0", 0, 1)).await.unwrap();
-        assert_eq!(first.next_seq("b").await.unwrap(), 1);
-        first.append_event(&event("b", 1)).await.unwrap();
-        first.commit().await.unwrap();
-        assert_eq!(second.await.unwrap(), (vec!["t".to_owned()], 2));
+    // The second writer locks the board by its id, then through one of its rows.
+    for through_row in [false, true] {
+        for b in backends(Needs::Any).await {
+            eprintln!("backend: {}, locking through a row: {through_row}", b.name);
+            let store = b.store.clone();
+            seed(store.as_ref()).await;
+            let mut first = store.write().await.unwrap();
+            first.lock_board("b").await.unwrap();
+            let second = {
+                let store = store.clone();
+                async move {
+                    let mut tx = store.write().await.unwrap();
+                    let board = if through_row {
+                        tx.lock_board_of(OnBoard::List("l0")).await.unwrap()
+                    } else {
+                        tx.lock_board("b").await.unwrap();
+                        Some("b".to_owned())
+                    };
+                    let order = tx.task_order("l0").await.unwrap();
+                    let name = tx.list("l0").await.unwrap().map(|l| l.name);
+                    let seq = tx.next_seq("b").await.unwrap();
+                    tx.append_event(&event("b", seq)).await.unwrap();
+                    tx.commit().await.unwrap();
+                    (board, order, name, seq)
+                }
+            };
+            let second = tokio::spawn(second);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(!second.is_finished(), "the second write did not wait for the lock");
+            first.insert_task(&task("t", "l0", 0, 1)).await.unwrap();
+            let renamed = BoardList {
+                name: "Renamed".into(),
+                ..list("l0", "b", 0)
+            };
+            first.update_list(&renamed).await.unwrap();
+            assert_eq!(first.next_seq("b").await.unwrap(), 1);
+            first.append_event(&event("b", 1)).await.unwrap();
+            first.commit().await.unwrap();
+            let (board, order, name, seq) = second.await.unwrap();
+            assert_eq!(board.as_deref(), Some("b"));
+            assert_eq!(
+                order,
+                vec!["t".to_owned()],
+                "the second write read the list's order from before the lock"
+            );
+            assert_eq!(
+                name.as_deref(),
+                Some("Renamed"),
+                "the second write read the row from before the lock"
+            );
+            assert_eq!(seq, 2);
+        }
     }
 }
 
@@ -814,50 +840,6 @@ async fn a_row_locks_the_board_it_belongs_to() {
 }
 
 #[tokio::test]
-async fn a_write_locking_through_a_row_waits_for_the_board_and_then_reads_the_row_as_committed() {
-    for b in backends(Needs::Any).await {
-        eprintln!("backend: {}", b.name);
-        let store = b.store.clone();
-        seed(store.as_ref()).await;
-        let mut first = store.write().await.unwrap();
-        first.lock_board("b").await.unwrap();
-        let second = {
-            let store = store.clone();
-            async move {
-                let mut tx = store.write().await.unwrap();
-                let board = tx.lock_board_of(OnBoard::List("l0")).await.unwrap();
-                let list = tx.list("l0").await.unwrap().map(|l| l.name);
-                let seq = tx.next_seq("b").await.unwrap();
-                tx.append_event(&event("b", seq)).await.unwrap();
-                tx.commit().await.unwrap();
-                (board, list, seq)
-            }
-        };
-        let second = tokio::spawn(second);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!second.is_finished(), "the second write did not wait for the lock");
-        first
-            .update_list(&BoardList {
-                name: "Renamed".into(),
-                ..list("l0", "b", 0)
-            })
-            .await
-            .unwrap();
-        let seq = first.next_seq("b").await.unwrap();
-        first.append_event(&event("b", seq)).await.unwrap();
-        first.commit().await.unwrap();
-        let (board, name, seq) = second.await.unwrap();
-        assert_eq!(board.as_deref(), Some("b"));
-        assert_eq!(
-            name.as_deref(),
-            Some("Renamed"),
-            "the row read after the lock is not the committed one"
-        );
-        assert_eq!(seq, 2);
-    }
-}
-
-#[tokio::test]
 async fn a_connection_the_server_closed_while_pooled_is_replaced_when_lent() {
     let Some(url) = test_database().await else { return };
     let store = PgStore::connect(&url).await.unwrap();
@@ -871,14 +853,7 @@ async fn a_connection_the_server_closed_while_pooled_is_replaced_when_lent() {
     for tx in open {
         tx.commit().await.unwrap();
     }
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    end_every_session(&url).await;
     for round in 0..6 {
         let mut tx = store
             .write()
@@ -914,14 +889,9 @@ async fn a_lock_is_per_board_on_postgres() {
     locking.await.unwrap();
 }
 
-#[tokio::test]
-async fn a_lost_connection_is_unavailable_and_its_transaction_rolled_back() {
-    let Some(url) = test_database().await else { return };
-    let store = PgStore::connect(&url).await.unwrap();
-    let mut tx = store.write().await.unwrap();
-    tx.insert_user(&user("lost"), None).await.unwrap();
-    // The server ends every session of the database but the one that asks.
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+/// The server ends every session of the database `url` names (but the one that asks).
+async fn end_every_session(url: &str) {
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
     sqlx::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
@@ -929,6 +899,15 @@ async fn a_lost_connection_is_unavailable_and_its_transaction_rolled_back() {
     .execute(&mut admin)
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_unavailable_and_its_transaction_rolled_back() {
+    let Some(url) = test_database().await else { return };
+    let store = PgStore::connect(&url).await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    tx.insert_user(&user("lost"), None).await.unwrap();
+    end_every_session(&url).await;
     let Err(e) = tx.insert_user(&user("later"), None).await else {
         panic!("a statement on a terminated session succeeded")
     };
