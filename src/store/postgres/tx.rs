@@ -171,15 +171,11 @@ impl PgTx {
     async fn lock(&mut self, lock: Query) -> Result<Option<String>> {
         let row = self
             .first(lock, |r| {
-                Ok((
-                    r.try_get::<String, _>(0)?,
-                    board(r)?,
-                    r.try_get::<bool, _>(4)?,
-                    r.try_get::<i64, _>(5)?,
-                ))
+                Ok((board(r)?, r.try_get::<bool, _>(4)?, r.try_get::<i64, _>(5)?))
             })
             .await?;
-        Ok(row.map(|(id, board, deleted, last_seq)| {
+        Ok(row.map(|(board, deleted, last_seq)| {
+            let id = board.id.clone();
             self.locked = Some(LockedBoard {
                 id: id.clone(),
                 board: (!deleted).then_some(board),
